@@ -1,0 +1,39 @@
+// vigil: the command-line front end. Subcommands are thin layers over lib/.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace vigil::cli {
+int ScanCommand(int argc, char** argv);
+}
+
+namespace {
+
+constexpr const char* kHelp = R"(Usage: vigil COMMAND [OPTIONS]
+
+Commands:
+  scan [OPTIONS] PATH...   scan files and directories (see: vigil scan --help)
+  version                  print the version
+
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "scan") return vigil::cli::ScanCommand(argc - 2, argv + 2);
+  if (cmd == "version" || cmd == "--version" || cmd == "-V") {
+    std::printf("vigil %s\n", VIGIL_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "vigil: unknown command '%s'\n%s", cmd.c_str(), kHelp);
+  return 2;
+}

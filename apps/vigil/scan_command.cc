@@ -1,0 +1,353 @@
+// `vigil scan`: clamscan-compatible command-line scanning.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cinttypes>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "report/report.h"
+#include "signatures/loader.h"
+#include "vigil/engine.h"
+#include "walk/walk.h"
+
+namespace vigil::cli {
+namespace {
+
+constexpr const char* kUsage = R"(Usage: vigil scan [OPTIONS] [FILE|DIRECTORY|-]...
+
+Scans files and directories (recursively) with ClamAV-format signatures.
+Output and exit codes follow clamscan: 0 clean, 1 found, 2 error.
+
+  -d, --database=PATH     signature file or directory (repeatable)
+  -r, --recursive         recurse into directories (the default)
+  -z, --allmatch          report every matching signature
+  -i, --infected          print infected files only
+      --no-summary        no summary block at the end
+      --json              one JSON object per file instead of text
+      --exclude=REGEX     skip files whose path matches
+      --exclude-dir=REGEX skip directories whose path matches
+      --max-filesize=SIZE skip larger files (default 100M; K/M/G suffixes)
+  -j, --threads=N         scanning threads (default: all cores)
+      --cache-dir=DIR     compiled-engine cache (default: per-user cache dir)
+      --no-cache          always compile, never read or write the cache
+  -h, --help              this help
+
+Without -d the database is looked up in $VIGIL_DB, the user's and the
+system's Vigil data directories, /var/lib/clamav, and finally the small
+database built into vigil (the EICAR test signature).
+)";
+
+// The database built into vigil so that a scan without any installed
+// database still detects the standard EICAR anti-malware test file.
+constexpr std::string_view kEmbeddedDb =
+    "Eicar-Signature:0:0:"
+    "58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d"
+    "5354414e444152442d414e544956495255532d544553542d46494c452124482b482a\n";
+
+struct Options {
+  std::vector<std::string> databases;
+  std::vector<std::string> paths;
+  bool all_match = false, infected_only = false, summary = true, json = false, no_cache = false;
+  std::vector<std::string> exclude, exclude_dir;
+  uint64_t max_filesize = 100ull << 20;
+  unsigned threads = 0;
+  std::string cache_dir;
+};
+
+bool ParseSize(const std::string& s, uint64_t* out) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (errno || end == s.c_str()) return false;
+  std::string suf(end);
+  if (suf == "" ) *out = v;
+  else if (suf == "k" || suf == "K") *out = v << 10;
+  else if (suf == "m" || suf == "M") *out = v << 20;
+  else if (suf == "g" || suf == "G") *out = v << 30;
+  else return false;
+  return true;
+}
+
+// Returns an exit code when parsing ends the program, nullopt to continue.
+std::optional<int> ParseArgs(int argc, char** argv, Options* o) {
+  auto value = [&](int& i, const std::string& arg, const std::string& name,
+                   std::string* out) -> bool {
+    if (arg.size() > name.size() && arg.compare(0, name.size() + 1, name + "=") == 0) {
+      *out = arg.substr(name.size() + 1);
+      return true;
+    }
+    if (arg == name) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "vigil scan: option %s needs a value\n", name.c_str());
+        std::exit(2);
+      }
+      *out = argv[++i];
+      return true;
+    }
+    return false;
+  };
+  bool only_paths = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i], v;
+    if (only_paths || a == "-" || a.empty() || a[0] != '-') { o->paths.push_back(a); continue; }
+    if (a == "--") { only_paths = true; continue; }
+    if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); return 0; }
+    if (a == "-r" || a == "--recursive") continue;
+    if (a == "-z" || a == "--allmatch") { o->all_match = true; continue; }
+    if (a == "-i" || a == "--infected") { o->infected_only = true; continue; }
+    if (a == "--no-summary") { o->summary = false; continue; }
+    if (a == "--json") { o->json = true; continue; }
+    if (a == "--no-cache") { o->no_cache = true; continue; }
+    if (value(i, a, "-d", &v) || value(i, a, "--database", &v)) { o->databases.push_back(v); continue; }
+    if (a.starts_with("-d") && a.size() > 2) { o->databases.push_back(a.substr(2)); continue; }
+    if (value(i, a, "--exclude", &v)) { o->exclude.push_back(v); continue; }
+    if (value(i, a, "--exclude-dir", &v)) { o->exclude_dir.push_back(v); continue; }
+    if (value(i, a, "--cache-dir", &v)) { o->cache_dir = v; continue; }
+    if (value(i, a, "--max-filesize", &v)) {
+      if (!ParseSize(v, &o->max_filesize) || o->max_filesize == 0 || o->max_filesize >= (4ull << 30)) {
+        std::fprintf(stderr, "vigil scan: bad --max-filesize '%s' (1 byte to under 4G)\n", v.c_str());
+        return 2;
+      }
+      continue;
+    }
+    if (value(i, a, "-j", &v) || value(i, a, "--threads", &v)) {
+      o->threads = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
+      if (o->threads == 0 || o->threads > 1024) {
+        std::fprintf(stderr, "vigil scan: bad thread count '%s'\n", v.c_str());
+        return 2;
+      }
+      continue;
+    }
+    std::fprintf(stderr, "vigil scan: unknown option '%s' (see --help)\n", a.c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+bool IsDir(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool HasDatabaseFile(const std::string& dir) {
+  if (!IsDir(dir)) return false;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return false;
+  bool any = false;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    for (const char* ext : {".cvd", ".cld", ".hdb", ".hsb", ".ndb"})
+      if (n.ends_with(ext)) any = true;
+  }
+  closedir(d);
+  return any;
+}
+
+std::string HomeDir() {
+  const char* h = std::getenv("HOME");
+  return h ? h : "";
+}
+
+// Default database locations, in lookup order.
+std::vector<std::string> DefaultDatabases() {
+  if (const char* env = std::getenv("VIGIL_DB"); env && *env) return {env};
+  std::vector<std::string> candidates;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) candidates.push_back(std::string(x) + "/vigil/db");
+  else if (!HomeDir().empty()) candidates.push_back(HomeDir() + "/.local/share/vigil/db");
+  candidates.push_back("/var/lib/vigil/db");
+  candidates.push_back("/var/lib/clamav");
+  for (const auto& c : candidates)
+    if (HasDatabaseFile(c)) return {c};
+  return {};
+}
+
+std::string DefaultCacheDir() {
+  if (const char* x = std::getenv("VIGIL_CACHE"); x && *x) return x;
+  if (geteuid() == 0) return "/var/cache/vigil";
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/vigil";
+  if (!HomeDir().empty()) return HomeDir() + "/.cache/vigil";
+  return "";
+}
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y:%m:%d %H:%M:%S", &tm);
+  return buf;
+}
+
+// Work queue between the walker and the scanning threads.
+class Queue {
+ public:
+  explicit Queue(size_t cap) : cap_(cap) {}
+  void Push(walk::Entry e) {
+    std::unique_lock<std::mutex> l(mu_);
+    not_full_.wait(l, [&] { return q_.size() < cap_; });
+    q_.push_back(std::move(e));
+    not_empty_.notify_one();
+  }
+  bool Pop(walk::Entry* e) {
+    std::unique_lock<std::mutex> l(mu_);
+    not_empty_.wait(l, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    *e = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<walk::Entry> q_;
+  size_t cap_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+int ScanCommand(int argc, char** argv) {
+  Options o;
+  if (auto rc = ParseArgs(argc, argv, &o)) return *rc;
+  if (o.paths.empty()) o.paths.push_back(".");
+  auto start = std::chrono::steady_clock::now();
+  std::string start_date = Now();
+
+  walk::WalkOptions wopt;
+  try {
+    for (const auto& e : o.exclude) wopt.exclude.emplace_back(e, std::regex::extended | std::regex::nosubs);
+    for (const auto& e : o.exclude_dir) wopt.exclude_dir.emplace_back(e, std::regex::extended | std::regex::nosubs);
+  } catch (const std::regex_error& e) {
+    std::fprintf(stderr, "vigil scan: bad exclude pattern: %s\n", e.what());
+    return 2;
+  }
+
+  // Load the engine.
+  std::vector<std::string> dbs = o.databases.empty() ? DefaultDatabases() : o.databases;
+  std::shared_ptr<const Engine> engine;
+  EngineOptions eopt;
+  if (!o.no_cache) eopt.cache_dir = o.cache_dir.empty() ? DefaultCacheDir() : o.cache_dir;
+  if (dbs.empty()) {
+    // The embedded database: tiny, never cached.
+    auto r = LoadEngineFromText("vigil-default.ndb", kEmbeddedDb);
+    if (!r.ok()) { std::fprintf(stderr, "vigil: %s\n", r.status().message().c_str()); return 2; }
+    engine = std::move(r).value();
+  } else {
+    auto r = LoadEngine(dbs, eopt);
+    if (!r.ok()) {
+      std::fprintf(stderr, "ERROR: %s\n", r.status().message().c_str());
+      return 2;
+    }
+    engine = std::move(r).value();
+  }
+  for (const auto& w : GetEngineInfo(*engine).warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+
+  auto printer = o.json ? report::MakeJsonPrinter(stdout)
+                        : report::MakeTextPrinter(stdout, report::TextOptions{o.infected_only});
+  report::Summary sum;
+  sum.known = GetEngineInfo(*engine).known_signatures;
+  sum.start_date = start_date;
+  std::mutex out_mu;
+  ScanOptions sopt;
+  sopt.all_match = o.all_match;
+  sopt.max_filesize = o.max_filesize;
+
+  // Progress on a terminal only.
+  const bool progress = isatty(STDERR_FILENO) && !o.json;
+  std::atomic<uint64_t> done_files{0}, done_bytes{0};
+  std::string current;
+  auto last_progress = std::chrono::steady_clock::now();
+  auto record = [&](const std::string& path, const ScanResult& r, double secs) {
+    std::lock_guard<std::mutex> l(out_mu);
+    if (progress) std::fputs("\r\033[K", stderr);
+    printer->File(path, r, secs);
+    if (r.verdict == Verdict::kError) ++sum.errors;
+    else if (r.verdict != Verdict::kSkipped) ++sum.files;
+    if (r.verdict == Verdict::kInfected) ++sum.infected;
+    sum.bytes_scanned += r.bytes_scanned;
+    sum.bytes_read += r.size;
+    done_files++;
+    done_bytes += r.bytes_scanned;
+    if (progress) {
+      std::fflush(stdout);
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::milliseconds(200)) {
+        last_progress = now;
+        double el = std::chrono::duration<double>(now - start).count();
+        double mb = static_cast<double>(done_bytes.load()) / 1048576.0;
+        std::string p = path.size() > 60 ? "..." + path.substr(path.size() - 57) : path;
+        std::fprintf(stderr, "%" PRIu64 " files, %.1f MB, %.1f MB/s  %s", done_files.load(), mb,
+                     el > 0 ? mb / el : 0.0, p.c_str());
+      }
+    }
+  };
+
+  // Standard input.
+  std::vector<std::string> roots;
+  for (const auto& p : o.paths) {
+    if (p != "-") { roots.push_back(p); continue; }
+    Scanner s(engine);
+    auto t0 = std::chrono::steady_clock::now();
+    ScanResult r = s.ScanFd(STDIN_FILENO, sopt);
+    record("stdin", r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  Queue q(1024);
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      Scanner s(engine);  // per-thread scratch, built once per worker
+      walk::Entry e;
+      while (q.Pop(&e)) {
+        if (e.kind == walk::Entry::Kind::kError) {
+          ScanResult r;
+          r.verdict = Verdict::kError;
+          r.error = Status::IoError(e.error);
+          r.error_text = e.error;
+          record(e.path, r, 0);
+          continue;
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        ScanResult r = s.ScanFile(e.path, sopt);
+        record(e.path, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    });
+  }
+  walk::WalkStats wstats;
+  walk::Walk(roots, wopt, [&](walk::Entry e) { q.Push(std::move(e)); return walk::WalkState::kContinue; },
+             &wstats);
+  q.Close();
+  for (auto& w : workers) w.join();
+  if (progress) std::fputs("\r\033[K", stderr);
+
+  sum.directories = wstats.directories;
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sum.end_date = Now();
+  printer->Finish(sum, o.summary);
+  if (sum.errors) return 2;
+  return sum.infected ? 1 : 0;
+}
+
+}  // namespace vigil::cli

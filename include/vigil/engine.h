@@ -1,0 +1,73 @@
+// Vigil's scanning engine: public API.
+//
+// An Engine is built once from signature databases, is immutable, and is
+// shared by any number of threads. Each thread scans through its own
+// Scanner, which owns the per-thread matching scratch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/status.h"
+#include "vigil/verdict.h"
+
+namespace vigil {
+
+struct EngineOptions {
+  // Directory for the compiled-engine cache; empty disables the cache.
+  std::string cache_dir;
+};
+
+struct ScanOptions {
+  bool all_match = false;                    // report every matching signature
+  uint64_t max_filesize = 100ull << 20;      // larger files are skipped (clamscan's default)
+};
+
+class Engine;
+
+// Loads and compiles signatures from files and/or directories.
+Result<std::shared_ptr<const Engine>> LoadEngine(const std::vector<std::string>& db_paths,
+                                                 const EngineOptions& options);
+
+// Loads and compiles one database held in memory; `file_name` selects the
+// format by its extension. Its signatures count as official (no
+// ".UNOFFICIAL" suffix): used for the database built into vigil.
+Result<std::shared_ptr<const Engine>> LoadEngineFromText(std::string_view file_name,
+                                                         std::string_view text);
+
+// Facts about a loaded engine.
+struct EngineInfo {
+  uint64_t known_signatures = 0;     // as clamscan's "Known viruses"
+  uint64_t hash_signatures = 0;
+  uint64_t body_signatures = 0;
+  uint64_t allow_entries = 0;
+  std::vector<std::string> warnings; // skipped databases, unevaluable signatures
+  bool from_cache = false;
+  double load_seconds = 0;
+};
+const EngineInfo& GetEngineInfo(const Engine& engine);
+
+// Per-thread scanner. Not thread-safe; cheap to create once per worker.
+class Scanner {
+ public:
+  explicit Scanner(std::shared_ptr<const Engine> engine);
+  ~Scanner();
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  // Scans the file at `path` (opened with O_NOFOLLOW unless follow is set).
+  ScanResult ScanFile(const std::string& path, const ScanOptions& options);
+  // Scans an open descriptor (regular file or a stream such as stdin).
+  ScanResult ScanFd(int fd, const ScanOptions& options);
+  // Scans bytes in memory.
+  ScanResult ScanBuffer(std::string_view data, const ScanOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,412 @@
+#include "compile/cache.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "signatures/loader.h"
+
+namespace vigil::compile {
+namespace {
+
+constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
+constexpr uint32_t kFormatVersion = 1;
+
+class Writer {
+ public:
+  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), 4); }
+  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), 8); }
+  void Bytes(const void* p, size_t n) { U64(n); out_.append(static_cast<const char*>(p), n); }
+  void Str(std::string_view s) { Bytes(s.data(), s.size()); }
+  std::string& out() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  uint8_t U8() { uint8_t v = 0; Raw(&v, 1); return v; }
+  uint32_t U32() { uint32_t v = 0; Raw(&v, 4); return v; }
+  uint64_t U64() { uint64_t v = 0; Raw(&v, 8); return v; }
+  std::string_view Bytes() {
+    uint64_t n = U64();
+    if (!ok_ || n > in_.size() - pos_) { ok_ = false; return {}; }
+    std::string_view s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  // A count that cannot exceed the remaining bytes (each item >= min_item bytes).
+  uint64_t Count(size_t min_item) {
+    uint64_t n = U64();
+    if (!ok_ || (min_item && n > (in_.size() - pos_) / min_item)) { ok_ = false; return 0; }
+    return n;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  void Raw(void* p, size_t n) {
+    if (!ok_ || n > in_.size() - pos_) { ok_ = false; std::memset(p, 0, n); return; }
+    std::memcpy(p, in_.data() + pos_, n);
+    pos_ += n;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[32];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) { out += kHex[md[i] >> 4]; out += kHex[md[i] & 15]; }
+  return out;
+}
+
+std::string PlatformString() {
+  hs_platform_info_t plat{};
+  hs_populate_platform(&plat);
+  return std::string(hs_version()) + "/" + std::to_string(plat.tune) + "/" +
+         std::to_string(plat.cpu_features);
+}
+
+void WriteMatch(Writer* w, const std::vector<sig::ByteMatch>& run) {
+  w->U64(run.size());
+  for (auto b : run) { w->U8(b.value); w->U8(b.mask); }
+}
+
+bool ReadMatch(Reader* r, std::vector<sig::ByteMatch>* run) {
+  uint64_t n = r->Count(2);
+  run->resize(n);
+  for (auto& b : *run) { b.value = r->U8(); b.mask = r->U8(); }
+  return r->ok();
+}
+
+void WriteHashes(Writer* w, const HashIndex& idx) {
+  w->U64(idx.entries().size());
+  for (const auto& e : idx.entries()) {
+    w->U64(static_cast<uint64_t>(e.size));
+    w->U8(e.kind);
+    w->Bytes(e.digest.data(), sig::HashLength(static_cast<sig::HashKind>(e.kind)));
+    w->U32(e.name);
+  }
+}
+
+bool ReadHashes(Reader* r, size_t names, HashIndex* idx) {
+  uint64_t n = r->Count(8 + 1 + 8 + 4);
+  std::vector<HashEntry> entries(n);
+  for (auto& e : entries) {
+    e.size = static_cast<int64_t>(r->U64());
+    e.kind = r->U8();
+    std::string_view d = r->Bytes();
+    e.name = r->U32();
+    if (!r->ok() || e.kind > 2 || d.size() != sig::HashLength(static_cast<sig::HashKind>(e.kind)) ||
+        e.name >= names)
+      return false;
+    e.digest = {};
+    std::memcpy(e.digest.data(), d.data(), d.size());
+  }
+  idx->Restore(std::move(entries));
+  return true;
+}
+
+Status WriteGroup(Writer* w, const Group& g) {
+  auto vec32 = [&](const std::vector<uint32_t>& v) { w->U64(v.size()); for (auto x : v) w->U32(x); };
+  vec32(g.positional);
+  vec32(g.lit_first);
+  vec32(g.regex_sigs);
+  w->U64(g.anchors.size());
+  for (const auto& a : g.anchors) { w->U32(a.sig); w->U32(a.elem); w->U32(a.alt); w->U32(a.offset); w->U32(a.length); }
+  w->U64(g.literal_count);
+  if (g.literals) {
+    char* bytes = nullptr;
+    size_t len = 0;
+    if (hs_serialize_database(g.literals.get(), &bytes, &len) != HS_SUCCESS)
+      return Status::Internal("hs_serialize_database failed");
+    w->U8(1);
+    w->Bytes(bytes, len);
+    free(bytes);
+  } else {
+    w->U8(0);
+  }
+  return Status::Ok();
+}
+
+bool ReadGroup(Reader* r, size_t bodies, Group* g) {
+  auto vec32 = [&](std::vector<uint32_t>* v) {
+    uint64_t n = r->Count(4);
+    v->resize(n);
+    for (auto& x : *v) x = r->U32();
+  };
+  vec32(&g->positional);
+  vec32(&g->lit_first);
+  vec32(&g->regex_sigs);
+  uint64_t n = r->Count(20);
+  g->anchors.resize(n);
+  for (auto& a : g->anchors) {
+    a.sig = r->U32(); a.elem = static_cast<uint16_t>(r->U32()); a.alt = static_cast<uint16_t>(r->U32());
+    a.offset = r->U32(); a.length = r->U32();
+    if (a.sig >= bodies) return false;
+  }
+  g->literal_count = r->U64();
+  for (auto x : g->positional) if (x >= bodies) return false;
+  for (auto x : g->regex_sigs) if (x >= bodies) return false;
+  for (auto x : g->lit_first) if (x > g->anchors.size()) return false;
+  if (g->literal_count + 1 != g->lit_first.size() && !(g->literal_count == 0 && g->lit_first.size() <= 1))
+    return false;
+  if (r->U8()) {
+    std::string_view bytes = r->Bytes();
+    if (!r->ok()) return false;
+    hs_database_t* db = nullptr;
+    if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return false;
+    g->literals.reset(db);
+  }
+  return r->ok();
+}
+
+// Every anchor must point inside its signature's pattern, or verification
+// would read out of bounds.
+bool AnchorsValid(const CompiledDb& db, const Group& g) {
+  for (const auto& a : g.anchors) {
+    const auto& elems = db.bodies[a.sig].pattern.elems;
+    if (a.elem >= elems.size()) return false;
+    const auto& e = elems[a.elem];
+    const std::vector<sig::ByteMatch>* run;
+    if (e.kind == sig::ElemKind::kAlt) {
+      if (a.alt >= e.alts.size()) return false;
+      run = &e.alts[a.alt];
+    } else if (e.kind == sig::ElemKind::kBytes) {
+      run = &e.bytes;
+    } else {
+      return false;
+    }
+    if (size_t{a.offset} + a.length > run->size() || a.length == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> SerializeDb(const CompiledDb& db) {
+  Writer w;
+  w.U64(db.names.size());
+  for (const auto& n : db.names) w.Str(n);
+  WriteHashes(&w, db.hashes);
+  WriteHashes(&w, db.allow);
+  w.U64(db.bodies.size());
+  for (const auto& b : db.bodies) {
+    w.U32(b.name);
+    w.U8(b.target);
+    w.U8(static_cast<uint8_t>(b.offset.kind));
+    w.U64(static_cast<uint64_t>(b.offset.value));
+    w.U32(b.offset.section);
+    w.U32(b.offset.max_shift);
+    w.U64(b.pattern.elems.size());
+    for (const auto& e : b.pattern.elems) {
+      w.U8(static_cast<uint8_t>(e.kind));
+      WriteMatch(&w, e.bytes);
+      w.U64(e.alts.size());
+      for (const auto& a : e.alts) WriteMatch(&w, a);
+      w.U32(e.gap_min);
+      w.U32(e.gap_max);
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(WriteGroup(&w, db.raw));
+  VIGIL_RETURN_IF_ERROR(WriteGroup(&w, db.text));
+  w.U64(db.known);
+  w.U64(db.warnings.size());
+  for (const auto& s : db.warnings) w.Str(s);
+  return std::move(w.out());
+}
+
+Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
+  auto bad = [] { return Status::Corruption("engine cache payload is malformed"); };
+  Reader r(bytes);
+  auto db = std::make_unique<CompiledDb>();
+  uint64_t nn = r.Count(8);
+  db->names.reserve(nn);
+  for (uint64_t i = 0; i < nn; ++i) db->names.emplace_back(r.Bytes());
+  if (!r.ok() || !ReadHashes(&r, db->names.size(), &db->hashes) ||
+      !ReadHashes(&r, db->names.size(), &db->allow))
+    return bad();
+  uint64_t nb = r.Count(4 + 1 + 1 + 8 + 4 + 4 + 8);
+  db->bodies.resize(nb);
+  for (auto& b : db->bodies) {
+    b.name = r.U32();
+    b.target = r.U8();
+    uint8_t kind = r.U8();
+    if (kind > static_cast<uint8_t>(sig::Offset::Kind::kLastSection)) return bad();
+    b.offset.kind = static_cast<sig::Offset::Kind>(kind);
+    b.offset.value = static_cast<int64_t>(r.U64());
+    b.offset.section = r.U32();
+    b.offset.max_shift = r.U32();
+    uint64_t ne = r.Count(1 + 8 + 8 + 8);
+    if (b.name >= db->names.size() || ne == 0) return bad();
+    b.pattern.elems.resize(ne);
+    for (auto& e : b.pattern.elems) {
+      uint8_t k = r.U8();
+      if (k > static_cast<uint8_t>(sig::ElemKind::kNonAlnum)) return bad();
+      e.kind = static_cast<sig::ElemKind>(k);
+      if (!ReadMatch(&r, &e.bytes)) return bad();
+      uint64_t na = r.Count(8);
+      e.alts.resize(na);
+      for (auto& a : e.alts) if (!ReadMatch(&r, &a)) return bad();
+      e.gap_min = r.U32();
+      e.gap_max = r.U32();
+      bool shape_ok = (e.kind == sig::ElemKind::kBytes) ? !e.bytes.empty()
+                      : (e.kind == sig::ElemKind::kAlt || e.kind == sig::ElemKind::kNegAlt)
+                          ? !e.alts.empty() && std::none_of(e.alts.begin(), e.alts.end(), [](auto& a) { return a.empty(); })
+                          : true;
+      if (e.kind == sig::ElemKind::kNegAlt)
+        for (auto& a : e.alts) if (a.size() != e.alts[0].size()) shape_ok = false;
+      if (!shape_ok || e.gap_min > e.gap_max) return bad();
+    }
+    b.evaluable = true;
+  }
+  if (!r.ok() || !ReadGroup(&r, db->bodies.size(), &db->raw) ||
+      !ReadGroup(&r, db->bodies.size(), &db->text) || !AnchorsValid(*db, db->raw) ||
+      !AnchorsValid(*db, db->text))
+    return bad();
+  db->known = r.U64();
+  uint64_t nw = r.Count(8);
+  for (uint64_t i = 0; i < nw; ++i) db->warnings.emplace_back(r.Bytes());
+  if (!r.ok() || !r.done()) return bad();
+  return db;
+}
+
+Result<std::string> CacheKey(const std::vector<std::string>& db_paths) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  auto add = [&](std::string_view s) {
+    uint64_t n = s.size();
+    EVP_DigestUpdate(ctx, &n, sizeof n);
+    EVP_DigestUpdate(ctx, s.data(), s.size());
+  };
+  add(std::to_string(kFormatVersion));
+  add(PlatformString());
+  Status err;
+  auto add_file = [&](const std::string& path) -> bool {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { err = Status::IoError(path + ": " + std::strerror(errno)); return false; }
+    struct stat st {};
+    fstat(fd, &st);
+    add(path);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    EVP_DigestUpdate(ctx, &size, sizeof size);
+    if (size > 0) {
+      void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) { close(fd); err = Status::IoError(path + ": mmap failed"); return false; }
+      EVP_DigestUpdate(ctx, p, size);
+      munmap(p, size);
+    }
+    close(fd);
+    return true;
+  };
+  for (const auto& path : db_paths) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) { EVP_MD_CTX_free(ctx); return Status::NotFound(path); }
+    if (S_ISDIR(st.st_mode)) {
+      std::vector<std::string> files;
+      if (DIR* d = opendir(path.c_str())) {
+        while (dirent* e = readdir(d))
+          if (sig::IsDatabaseFile(e->d_name)) files.push_back(path + "/" + e->d_name);
+        closedir(d);
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) {
+        struct stat fst {};
+        if (stat(f.c_str(), &fst) == 0 && S_ISREG(fst.st_mode) && !add_file(f)) break;
+      }
+    } else if (!add_file(path)) {
+      break;
+    }
+  }
+  unsigned char md[32];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  if (!err.ok()) return err;
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) { out += kHex[md[i] >> 4]; out += kHex[md[i] & 15]; }
+  return out;
+}
+
+Status SaveCache(const std::string& dir, const std::string& key, const CompiledDb& db) {
+  auto payload = SerializeDb(db);
+  if (!payload.ok()) return payload.status();
+  mkdir(dir.c_str(), 0700);
+  std::string header(kMagic, sizeof kMagic);
+  uint32_t ver = kFormatVersion;
+  header.append(reinterpret_cast<const char*>(&ver), 4);
+  std::string plat = PlatformString();
+  uint32_t plen = static_cast<uint32_t>(plat.size());
+  header.append(reinterpret_cast<const char*>(&plen), 4);
+  header += plat;
+  header += Sha256Hex(*payload);  // 64 hex chars
+  std::string final_path = dir + "/" + key + ".engine";
+  std::string tmp = final_path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
+  auto write_all = [&](std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = write(fd, s.data(), s.size());
+      if (n < 0) { if (errno == EINTR) continue; return false; }
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  };
+  bool ok = write_all(header) && write_all(*payload) && fsync(fd) == 0;
+  int e = errno;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), final_path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return Status::IoError(final_path + ": " + std::strerror(ok ? errno : e));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<CompiledDb>> LoadCache(const std::string& dir, const std::string& key) {
+  std::string path = dir + "/" + key + ".engine";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::NotFound(path);
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) { close(fd); return Status::Corruption(path + ": empty"); }
+  size_t size = static_cast<size_t>(st.st_size);
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return Status::IoError(path + ": mmap failed");
+  std::string_view all(static_cast<const char*>(p), size);
+  auto fail = [&](const std::string& why) {
+    munmap(p, size);
+    return Status::Corruption(path + ": " + why);
+  };
+  if (all.size() < sizeof kMagic + 8 || std::memcmp(all.data(), kMagic, sizeof kMagic) != 0)
+    return fail("bad magic");
+  uint32_t ver, plen;
+  std::memcpy(&ver, all.data() + 8, 4);
+  std::memcpy(&plen, all.data() + 12, 4);
+  if (ver != kFormatVersion) return fail("format version " + std::to_string(ver) + ", expected " + std::to_string(kFormatVersion));
+  if (all.size() < 16 + size_t{plen} + 64) return fail("truncated header");
+  if (all.substr(16, plen) != PlatformString()) return fail("built for another platform");
+  std::string_view sum = all.substr(16 + plen, 64);
+  std::string_view payload = all.substr(16 + plen + 64);
+  if (Sha256Hex(payload) != sum) return fail("checksum mismatch");
+  auto db = DeserializeDb(payload);
+  munmap(p, size);
+  return db;
+}
+
+}  // namespace vigil::compile

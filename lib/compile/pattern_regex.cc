@@ -1,0 +1,86 @@
+#include "compile/pattern_regex.h"
+
+#include <cstdio>
+
+#include "match/verify.h"
+
+namespace vigil::compile {
+namespace {
+
+void AppendHex(std::string* out, unsigned b) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02x", b);
+  *out += buf;
+}
+
+// A character class of every byte that ByteMatch accepts.
+void AppendByteMatch(std::string* out, sig::ByteMatch b) {
+  if (b.mask == 0xff) { AppendHex(out, b.value); return; }
+  if (b.mask == 0x00) { *out += "[\\x00-\\xff]"; return; }
+  *out += '[';
+  if (b.mask == 0xf0) {  // high nibble fixed: one contiguous range
+    AppendHex(out, b.value);
+    *out += '-';
+    AppendHex(out, b.value | 0x0f);
+  } else {
+    for (unsigned hi = 0; hi < 16; ++hi) AppendHex(out, hi << 4 | b.value);
+  }
+  *out += ']';
+}
+
+void AppendClass(std::string* out, bool (*pred)(uint8_t)) {
+  *out += '[';
+  for (unsigned b = 0; b < 256; ++b)
+    if (pred(static_cast<uint8_t>(b))) AppendHex(out, b);
+  *out += ']';
+}
+
+}  // namespace
+
+Result<std::string> PatternToRegex(const sig::Pattern& p) {
+  std::string out;
+  for (const sig::Elem& e : p.elems) {
+    switch (e.kind) {
+      case sig::ElemKind::kBytes:
+        for (auto b : e.bytes) AppendByteMatch(&out, b);
+        break;
+      case sig::ElemKind::kAlt:
+        out += "(?:";
+        for (size_t i = 0; i < e.alts.size(); ++i) {
+          if (i) out += '|';
+          for (auto b : e.alts[i]) AppendByteMatch(&out, b);
+        }
+        out += ')';
+        break;
+      case sig::ElemKind::kNegAlt: {
+        if (e.alts[0].size() != 1) return Status::Unsupported("negated multi-byte alternation");
+        out += "[^";
+        for (const auto& a : e.alts) {
+          if (!a[0].exact()) return Status::Unsupported("negated nibble alternation");
+          AppendHex(&out, a[0].value);
+        }
+        out += ']';
+        break;
+      }
+      case sig::ElemKind::kGap:
+        out += "[\\x00-\\xff]{" + std::to_string(e.gap_min) + ",";
+        if (e.gap_max != sig::kGapUnbounded) out += std::to_string(e.gap_max);
+        out += '}';
+        break;
+      case sig::ElemKind::kBoundary:
+        out += "(?:";
+        AppendClass(&out, match::IsBoundaryByte);
+        out += "|$)";
+        break;
+      case sig::ElemKind::kLine:
+        out += "(?:\\r\\n|\\r|\\n|$)";
+        break;
+      case sig::ElemKind::kNonAlnum:
+        AppendClass(&out, match::IsNonAlnumByte);
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil::compile

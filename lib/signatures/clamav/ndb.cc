@@ -1,0 +1,93 @@
+// .ndb extended body signatures:
+//   Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]
+#include "signatures/clamav/lines.h"
+
+namespace vigil::sig {
+namespace {
+
+// Offset forms: * | n | EOF-n | EP+n | EP-n | Sx+n | SEx | SL+n, each but *
+// optionally followed by ",maxshift".
+Status ParseOffset(std::string_view s, Offset* o) {
+  using internal::ParseNumber;
+  auto bad = [&] { return Status::Corruption("bad offset '" + std::string(s) + "'"); };
+  if (s == "*") { o->kind = Offset::Kind::kAny; return Status::Ok(); }
+  std::string_view base = s;
+  size_t comma = s.find(',');
+  if (comma != s.npos) {
+    if (!ParseNumber(s.substr(comma + 1), &o->max_shift)) return bad();
+    base = s.substr(0, comma);
+  }
+  uint64_t n = 0;
+  if (base.starts_with("EOF-")) {
+    if (!ParseNumber(base.substr(4), &n)) return bad();
+    o->kind = Offset::Kind::kFromEnd;
+    o->value = static_cast<int64_t>(n);
+  } else if (base.starts_with("EP+") || base.starts_with("EP-")) {
+    if (!ParseNumber(base.substr(3), &n)) return bad();
+    o->kind = Offset::Kind::kEntryPoint;
+    o->value = base[2] == '-' ? -static_cast<int64_t>(n) : static_cast<int64_t>(n);
+  } else if (base.starts_with("SE")) {
+    if (!ParseNumber(base.substr(2), &o->section)) return bad();
+    o->kind = Offset::Kind::kSectionAll;
+  } else if (base.starts_with("SL+")) {
+    if (!ParseNumber(base.substr(3), &n)) return bad();
+    o->kind = Offset::Kind::kLastSection;
+    o->value = static_cast<int64_t>(n);
+  } else if (base.starts_with("S")) {
+    size_t plus = base.find('+');
+    if (plus == base.npos || !ParseNumber(base.substr(1, plus - 1), &o->section) ||
+        !ParseNumber(base.substr(plus + 1), &n))
+      return bad();
+    o->kind = Offset::Kind::kSection;
+    o->value = static_cast<int64_t>(n);
+  } else {
+    if (!ParseNumber(base, &n)) return bad();
+    o->kind = Offset::Kind::kAbsolute;
+    o->value = static_cast<int64_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
+  std::vector<std::pair<BodySig, std::string>> parsed;
+  size_t unevaluable = 0;
+  Status st = internal::ForEachLine(text, src, [&](std::string_view line, size_t) -> Status {
+    auto f = internal::Split(line, ':');
+    if (f.size() < 4 || f.size() > 6)
+      return Status::Corruption("expected Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]");
+    if (f[0].empty()) return Status::Corruption("empty signature name");
+    BodySig b;
+    unsigned target = 0;
+    if (!internal::ParseNumber(f[1], &target) || target > 13)
+      return Status::Corruption("bad target type '" + std::string(f[1]) + "'");
+    b.target = static_cast<uint8_t>(target);
+    VIGIL_RETURN_IF_ERROR(ParseOffset(f[2], &b.offset));
+    auto pat = ParsePattern(f[3]);
+    if (!pat.ok()) return pat.status();
+    b.pattern = std::move(pat).value();
+    Status fl;
+    if (!internal::FlevelApplies(f, 4, &fl)) return fl;
+    b.evaluable = (b.target == kTargetAny || b.target == kTargetAscii) && b.offset.evaluable();
+    if (!b.evaluable) ++unevaluable;
+    parsed.emplace_back(std::move(b), std::string(f[0]));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  out->bodies.reserve(out->bodies.size() + parsed.size());
+  for (auto& [b, name] : parsed) {
+    b.name = out->AddName(DisplayName(name, src.official));
+    out->bodies.push_back(std::move(b));
+  }
+  out->known += parsed.size();
+  if (unevaluable) {
+    out->warnings.push_back(src.name + ": " + std::to_string(unevaluable) +
+                            " signature(s) need file-type parsing not supported yet "
+                            "(target type other than 0/7, or EP/section offsets); "
+                            "loaded but never matched");
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil::sig

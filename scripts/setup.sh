@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything Vigil needs to build, test and benchmark, from Debian packages.
+# Idempotent: re-running it installs nothing new. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  clang libclang-rt-14-dev
+  # engine
+  libhyperscan-dev libssl-dev zlib1g-dev libarchive-dev libzstd-dev
+  # later stages (updates, quarantine, daemon)
+  libsodium-dev libsqlite3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # peers and oracles
+  clamav clamav-testfiles yara ripgrep hyperfine
+)
+
+# Hyperscan is x86-only; Vectorscan provides the same API elsewhere.
+case "$(dpkg --print-architecture)" in
+  amd64|i386) ;;
+  *) PACKAGES=("${PACKAGES[@]/libhyperscan-dev/libvectorscan-dev}") ;;
+esac
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # clamav-freshclam would try to reach the network on install; keep it quiet.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: all ${#PACKAGES[@]} packages present"
