@@ -79,7 +79,8 @@ std::string PlatformString() {
   hs_platform_info_t plat{};
   hs_populate_platform(&plat);
   return std::string(hs_version()) + "/" + std::to_string(plat.tune) + "/" +
-         std::to_string(plat.cpu_features);
+         std::to_string(plat.cpu_features) +
+         (StrategyFromEnv() == Strategy::kWholeRegex ? "/regex" : "");
 }
 
 void WriteMatch(Writer* w, const std::vector<sig::ByteMatch>& run) {

@@ -1,6 +1,7 @@
 #include "compile/compiled_db.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -118,7 +119,7 @@ constexpr uint32_t kMaxPinnedShift = 4096;
 // Fewer than this many bytes' worth of anchor would fire too often.
 constexpr double kMinAnchorScore = 2.0;
 
-void AddSig(const std::vector<sig::BodySig>& bodies, uint32_t id,
+void AddSig(const std::vector<sig::BodySig>& bodies, uint32_t id, Strategy strategy,
             std::map<std::string, std::vector<Anchor>>* lits, Group* g) {
   const sig::BodySig& s = bodies[id];
   bool pinned = (s.offset.kind == sig::Offset::Kind::kAbsolute ||
@@ -126,7 +127,11 @@ void AddSig(const std::vector<sig::BodySig>& bodies, uint32_t id,
                 s.offset.max_shift <= kMaxPinnedShift;
   if (pinned) { g->positional.push_back(id); return; }
   Candidate c = ChooseAnchor(s.pattern);
-  if (c.score < kMinAnchorScore) { g->regex_sigs.push_back(id); return; }
+  if (c.score < kMinAnchorScore ||
+      (strategy == Strategy::kWholeRegex && PatternToRegex(s.pattern).ok())) {
+    g->regex_sigs.push_back(id);
+    return;
+  }
   const sig::Elem& e = s.pattern.elems[c.elem];
   if (!c.alt) {
     std::string lit;
@@ -227,7 +232,12 @@ Status BuildGroupDatabase(const std::vector<sig::BodySig>& bodies, Group* g) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set) {
+Strategy StrategyFromEnv() {
+  const char* v = std::getenv("VIGIL_PREFILTER");
+  return v && std::string_view(v) == "regex" ? Strategy::kWholeRegex : Strategy::kAnchor;
+}
+
+Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set, Strategy strategy) {
   auto db = std::make_unique<CompiledDb>();
   db->hashes.Build(set.hashes);
   db->allow.Build(set.allow);
@@ -239,8 +249,8 @@ Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set) {
     db->bodies.push_back(std::move(b));
   }
   for (uint32_t id = 0; id < db->bodies.size(); ++id) {
-    if (db->bodies[id].target == sig::kTargetAscii) AddSig(db->bodies, id, &text_lits, &db->text);
-    else AddSig(db->bodies, id, &raw_lits, &db->raw);
+    if (db->bodies[id].target == sig::kTargetAscii) AddSig(db->bodies, id, strategy, &text_lits, &db->text);
+    else AddSig(db->bodies, id, strategy, &raw_lits, &db->raw);
   }
   for (auto [lits, g] : {std::pair{&raw_lits, &db->raw}, std::pair{&text_lits, &db->text}}) {
     for (auto& [lit, anchors] : *lits) {

@@ -88,8 +88,16 @@ struct CompiledDb {
   size_t hs_scratch_hint = 0;
 };
 
+// How body signatures are prefiltered. kAnchor (the default) scans for one
+// literal per signature and verifies around hits; kWholeRegex hands every
+// pattern Hyperscan can express to it whole (kept to benchmark the two).
+enum class Strategy { kAnchor, kWholeRegex };
+// VIGIL_PREFILTER=regex selects kWholeRegex (benchmarks only).
+Strategy StrategyFromEnv();
+
 // Builds the compiled form. `set` is consumed.
-Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set);
+Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set,
+                                            Strategy strategy = StrategyFromEnv());
 
 // Compiles the Hyperscan databases of a group from its anchors/regex sigs.
 Status BuildGroupDatabase(const std::vector<sig::BodySig>& bodies, Group* g);
