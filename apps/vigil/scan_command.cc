@@ -118,13 +118,16 @@ std::optional<int> ParseArgs(int argc, char** argv, Options* o) {
     if (value(i, a, "--exclude-dir", &v)) { o->exclude_dir.push_back(v); continue; }
     if (value(i, a, "--cache-dir", &v)) { o->cache_dir = v; continue; }
     if (value(i, a, "--max-filesize", &v)) {
-      if (!ParseSize(v, &o->max_filesize) || o->max_filesize == 0 || o->max_filesize >= (4ull << 30)) {
-        std::fprintf(stderr, "vigil scan: bad --max-filesize '%s' (1 byte to under 4G)\n", v.c_str());
+      // 0 means no limit, as in clamscan; the engine caps at under 4 GiB.
+      if (!ParseSize(v, &o->max_filesize) || o->max_filesize >= (4ull << 30)) {
+        std::fprintf(stderr, "vigil scan: bad --max-filesize '%s' (0 for none, or under 4G)\n", v.c_str());
         return 2;
       }
+      if (o->max_filesize == 0) o->max_filesize = (4ull << 30) - 1;
       continue;
     }
-    if (value(i, a, "-j", &v) || value(i, a, "--threads", &v)) {
+    if (value(i, a, "-j", &v) || value(i, a, "--threads", &v) ||
+        (a.starts_with("-j") && a.size() > 2 && (v = a.substr(2), true))) {
       o->threads = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
       if (o->threads == 0 || o->threads > 1024) {
         std::fprintf(stderr, "vigil scan: bad thread count '%s'\n", v.c_str());
@@ -278,15 +281,17 @@ int ScanCommand(int argc, char** argv) {
   std::atomic<uint64_t> done_files{0}, done_bytes{0};
   std::string current;
   auto last_progress = std::chrono::steady_clock::now();
+  bool warned = false;  // a stderr warning makes the exit code 2 without counting an error
   auto record = [&](const std::string& path, const ScanResult& r, double secs) {
     std::lock_guard<std::mutex> l(out_mu);
     if (progress) std::fputs("\r\033[K", stderr);
     printer->File(path, r, secs);
     if (r.verdict == Verdict::kError) ++sum.errors;
-    else if (r.verdict != Verdict::kSkipped) ++sum.files;
+    else if (!r.empty) ++sum.files;  // clamscan counts skipped big files, not empty ones
     if (r.verdict == Verdict::kInfected) ++sum.infected;
-    sum.bytes_scanned += r.bytes_scanned;
-    sum.bytes_read += r.size;
+    // Data figures count whole 4 KiB blocks, as clamscan's summary does.
+    sum.bytes_scanned += r.bytes_scanned / 4096 * 4096;
+    sum.bytes_read += r.size / 4096 * 4096;
     done_files++;
     done_bytes += r.bytes_scanned;
     if (progress) {
@@ -313,6 +318,38 @@ int ScanCommand(int argc, char** argv) {
     record("stdin", r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 
+  // Paths the walker reports instead of files, in clamscan's words.
+  auto Note = [&](const walk::Entry& e) {
+    std::lock_guard<std::mutex> l(out_mu);
+    switch (e.kind) {
+      case walk::Entry::Kind::kNote:
+        if (!o.infected_only && !o.json) std::printf("%s: %s\n", e.path.c_str(), e.message.c_str());
+        break;
+      case walk::Entry::Kind::kError: {
+        ScanResult r;
+        r.verdict = Verdict::kError;
+        r.error = Status::IoError(e.path + ": " + e.message);
+        r.error_text = e.message;
+        printer->File(e.path, r, 0);
+        ++sum.errors;
+        break;
+      }
+      case walk::Entry::Kind::kMissing:
+        std::fflush(stdout);
+        std::fprintf(stderr, "%s: %s\nWARNING: %s: Can't access file\n", e.path.c_str(),
+                     e.message.c_str(), e.path.c_str());
+        warned = true;
+        break;
+      case walk::Entry::Kind::kWarning:
+        std::fflush(stdout);
+        std::fprintf(stderr, "WARNING: %s: %s\n", e.path.c_str(), e.message.c_str());
+        warned = true;
+        break;
+      case walk::Entry::Kind::kFile:
+        break;
+    }
+  };
+
   unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   Queue q(1024);
   std::vector<std::thread> workers;
@@ -321,12 +358,8 @@ int ScanCommand(int argc, char** argv) {
       Scanner s(engine);  // per-thread scratch, built once per worker
       walk::Entry e;
       while (q.Pop(&e)) {
-        if (e.kind == walk::Entry::Kind::kError) {
-          ScanResult r;
-          r.verdict = Verdict::kError;
-          r.error = Status::IoError(e.error);
-          r.error_text = e.error;
-          record(e.path, r, 0);
+        if (e.kind != walk::Entry::Kind::kFile) {
+          Note(e);
           continue;
         }
         auto t0 = std::chrono::steady_clock::now();
@@ -346,8 +379,9 @@ int ScanCommand(int argc, char** argv) {
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sum.end_date = Now();
   printer->Finish(sum, o.summary);
-  if (sum.errors) return 2;
-  return sum.infected ? 1 : 0;
+  // As clamscan: a detection wins over errors.
+  if (sum.infected) return 1;
+  return (sum.errors || warned) ? 2 : 0;
 }
 
 }  // namespace vigil::cli

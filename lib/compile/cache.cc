@@ -198,6 +198,24 @@ bool AnchorsValid(const CompiledDb& db, const Group& g) {
   return true;
 }
 
+// SHA-256 of the running executable (computed once per process).
+Result<std::string> ExecutableDigest() {
+  static const Result<std::string> digest = []() -> Result<std::string> {
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError("/proc/self/exe unreadable");
+    struct stat st {};
+    fstat(fd, &st);
+    size_t size = static_cast<size_t>(st.st_size);
+    void* p = size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (p == MAP_FAILED) return Status::IoError("/proc/self/exe: mmap failed");
+    std::string d = Sha256Hex(std::string_view(static_cast<const char*>(p), size));
+    munmap(p, size);
+    return d;
+  }();
+  return digest;
+}
+
 }  // namespace
 
 Result<std::string> SerializeDb(const CompiledDb& db) {
@@ -297,6 +315,9 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths) {
   };
   add(std::to_string(kFormatVersion));
   add(PlatformString());
+  // The engine binary itself: a rebuilt parser or compiler must not be
+  // handed a database compiled by an older one.
+  if (auto exe = ExecutableDigest(); exe.ok()) add(*exe);
   Status err;
   auto add_file = [&](const std::string& path) -> bool {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

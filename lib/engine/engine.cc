@@ -90,6 +90,23 @@ void Digest(sig::HashKind kind, std::string_view data, uint8_t* out) {
   EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
 }
 
+// A verified body-signature match, ordered as clamscan reports them:
+// pure-literal signatures first, then the others, each by position.
+struct Hit {
+  uint32_t sig;
+  uint64_t pos;
+  bool literal;
+};
+
+bool IsPureLiteral(const sig::Pattern& p) {
+  return p.elems.size() == 1 && p.elems[0].kind == sig::ElemKind::kBytes &&
+         std::all_of(p.elems[0].bytes.begin(), p.elems[0].bytes.end(),
+                     [](sig::ByteMatch b) { return b.exact(); });
+}
+
+// clamscan ignores files this small altogether.
+constexpr size_t kMinScanSize = 6;
+
 }  // namespace
 
 struct Scanner::Impl {
@@ -98,68 +115,124 @@ struct Scanner::Impl {
   std::string text_buf;   // normalised text, reused
   std::string read_buf;   // small files and streams, reused
 
-  // State of one scan, visible to the Hyperscan callback.
+  // State of one group scan, visible to the Hyperscan callback.
   struct Pass {
     const compile::CompiledDb* db;
     const compile::Group* group;
     match::Data data;
     bool all;
-    std::vector<uint32_t>* found;  // body signature ids
+    std::vector<Hit>* hits;
   };
+
+  static bool Seen(const std::vector<Hit>& hits, uint32_t sid) {
+    for (const Hit& h : hits)
+      if (h.sig == sid) return true;
+    return false;
+  }
+
+  // Records a hit; returns non-zero to stop the scan. Without all-match the
+  // first pure-literal hit is final (literal signatures are reported before
+  // the others, and hits arrive in position order); others keep scanning.
+  static int Record(Pass* p, uint32_t sid, uint64_t pos) {
+    if (Seen(*p->hits, sid)) return 0;
+    bool literal = IsPureLiteral(p->db->bodies[sid].pattern);
+    p->hits->push_back(Hit{sid, pos, literal});
+    return (!p->all && literal) ? 1 : 0;
+  }
 
   static int OnMatch(unsigned id, unsigned long long /*from*/, unsigned long long to,
                      unsigned /*flags*/, void* ctx) {
     auto* p = static_cast<Pass*>(ctx);
     const compile::Group& g = *p->group;
-    auto report = [&](uint32_t sid) {
-      if (std::find(p->found->begin(), p->found->end(), sid) == p->found->end())
-        p->found->push_back(sid);
-      return p->all ? 0 : 1;  // non-zero stops the scan
-    };
     if (id < g.literal_count) {
       for (uint32_t k = g.lit_first[id]; k < g.lit_first[id + 1]; ++k) {
         const compile::Anchor& a = g.anchors[k];
-        if (p->all && std::find(p->found->begin(), p->found->end(), a.sig) != p->found->end())
-          continue;
-        if (match::VerifyAnchor(p->db->bodies[a.sig], a, p->data, static_cast<size_t>(to)))
-          if (report(a.sig)) return 1;
+        if (Seen(*p->hits, a.sig)) continue;
+        if (match::VerifyAnchor(p->db->bodies[a.sig], a, p->data, static_cast<size_t>(to)) &&
+            Record(p, a.sig, to))
+          return 1;
       }
       return 0;
     }
     uint32_t sid = g.regex_sigs[id - g.literal_count];
-    if (std::find(p->found->begin(), p->found->end(), sid) != p->found->end()) return 0;
+    if (Seen(*p->hits, sid)) return 0;
     const sig::BodySig& s = p->db->bodies[sid];
     if (s.offset.kind == sig::Offset::Kind::kAny ||
         match::VerifyEndingAt(s, p->data, static_cast<size_t>(to)))
-      return report(sid);
+      return Record(p, sid, to);
     return 0;
   }
 
-  // Runs one group over one view of the data. Returns an error text on failure.
-  Status RunGroup(const compile::Group& g, match::Data d, bool all, std::vector<uint32_t>* found) {
+  // Runs one group over one view of the data, appending hits in report order.
+  Status RunGroup(const compile::Group& g, match::Data d, bool all, std::vector<Hit>* out) {
     const auto& db = engine->db();
+    std::vector<Hit> hits;
+    Pass pass{&db, &g, d, all, &hits};
+    bool stop = false;
     for (uint32_t sid : g.positional) {
-      if (!all && !found->empty()) return Status::Ok();
       size_t lo, hi;
       if (!match::PinnedRange(db.bodies[sid].offset, d.n, &lo, &hi)) continue;
       for (size_t s = lo; s <= hi; ++s) {
         if (match::VerifyAt(db.bodies[sid], d, s)) {
-          if (std::find(found->begin(), found->end(), sid) == found->end()) found->push_back(sid);
+          stop = Record(&pass, sid, s) != 0;
           break;
         }
       }
+      if (stop) break;
     }
-    if (!all && !found->empty()) return Status::Ok();
-    if (!g.literals) return Status::Ok();
-    Pass pass{&db, &g, d, all, found};
-    // Hyperscan takes a 32-bit length: scan huge inputs in overlapping blocks.
-    hs_error_t r = hs_scan(g.literals.get(), reinterpret_cast<const char*>(d.p),
-                           static_cast<unsigned>(d.n), 0, scratch.get(), OnMatch, &pass);
-    if (r != HS_SUCCESS && r != HS_SCAN_TERMINATED)
-      return Status::Internal("Hyperscan scan failed (" + std::to_string(r) + ")");
+    if (!stop && g.literals) {
+      if (d.n > UINT32_MAX) return Status::Unsupported("data larger than 4 GiB");
+      hs_error_t r = hs_scan(g.literals.get(), reinterpret_cast<const char*>(d.p),
+                             static_cast<unsigned>(d.n), 0, scratch.get(), OnMatch, &pass);
+      if (r != HS_SUCCESS && r != HS_SCAN_TERMINATED)
+        return Status::Internal("Hyperscan scan failed (" + std::to_string(r) + ")");
+    }
+    std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+      return a.literal != b.literal ? a.literal : a.pos < b.pos;
+    });
+    for (const Hit& h : hits)
+      if (!Seen(*out, h.sig)) out->push_back(h);
     return Status::Ok();
   }
 
+  // Hash signatures of the whole data. Identical entries: the last loaded wins.
+  void CheckHashes(std::string_view data, const ScanOptions& opt, ScanResult* res) {
+    const auto& db = engine->db();
+    uint8_t kinds = db.hashes.KindsForSize(static_cast<int64_t>(data.size()));
+    uint8_t digest[32];
+    for (int k = 0; k < 3; ++k) {
+      if (!(kinds & (1u << k))) continue;
+      auto kind = static_cast<sig::HashKind>(k);
+      Digest(kind, data, digest);
+      int64_t best = -1;
+      db.hashes.Lookup(static_cast<int64_t>(data.size()), kind, digest,
+                       [&](uint32_t name) { best = std::max<int64_t>(best, name); });
+      if (best >= 0) {
+        const std::string& n = db.names[static_cast<size_t>(best)];
+        if (std::find(res->names.begin(), res->names.end(), n) == res->names.end())
+          res->names.push_back(n);
+        if (!opt.all_match) return;
+      }
+    }
+  }
+
+  bool AllowListed(std::string_view data) {
+    const auto& db = engine->db();
+    uint8_t kinds = db.allow.KindsForSize(static_cast<int64_t>(data.size()));
+    uint8_t digest[32];
+    for (int k = 0; k < 3; ++k) {
+      if (!(kinds & (1u << k))) continue;
+      auto kind = static_cast<sig::HashKind>(k);
+      Digest(kind, data, digest);
+      bool allowed = false;
+      db.allow.Lookup(static_cast<int64_t>(data.size()), kind, digest, [&](uint32_t) { allowed = true; });
+      if (allowed) return true;
+    }
+    return false;
+  }
+
+  // Scans like clamscan: a raw pass (body signatures, then hashes) and, for
+  // text, a pass over the normalised text (type-7 signatures, then type 0).
   ScanResult Scan(std::string_view data, const ScanOptions& opt) {
     ScanResult res;
     res.size = data.size();
@@ -167,53 +240,48 @@ struct Scanner::Impl {
       res.empty = true;
       return res;
     }
+    if (data.size() < kMinScanSize) return res;
     const auto& db = engine->db();
-    // 1. Hash signatures: only files whose size some signature names are hashed.
-    uint8_t kinds = db.hashes.KindsForSize(static_cast<int64_t>(data.size()));
-    uint8_t digest[32];
-    for (int k = 0; k < 3 && (opt.all_match || res.names.empty()); ++k) {
-      if (!(kinds & (1u << k))) continue;
-      auto kind = static_cast<sig::HashKind>(k);
-      Digest(kind, data, digest);
-      db.hashes.Lookup(static_cast<int64_t>(data.size()), kind, digest, [&](uint32_t name) {
-        if ((opt.all_match || res.names.empty()) &&
-            std::find(res.names.begin(), res.names.end(), db.names[name]) == res.names.end())
-          res.names.push_back(db.names[name]);
-      });
-    }
-    // 2. Body signatures.
-    std::vector<uint32_t> found;
-    if (opt.all_match || res.names.empty()) {
-      match::Data raw{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
-      Status st = RunGroup(db.raw, raw, opt.all_match, &found);
-      if (st.ok() && !db.text.empty() && (opt.all_match || found.empty()) &&
-          match::LooksLikeText(data)) {
-        match::NormalizeText(data, &text_buf);
-        match::Data text{reinterpret_cast<const uint8_t*>(text_buf.data()), text_buf.size()};
-        st = RunGroup(db.text, text, opt.all_match, &found);
+    auto add_hits = [&](const std::vector<Hit>& hits) {
+      for (const Hit& h : hits) {
+        const std::string& n = db.names[db.bodies[h.sig].name];
+        if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.push_back(n);
       }
-      if (!st.ok()) {
-        res.verdict = Verdict::kError;
-        res.error = st;
-        res.error_text = st.message();
-        return res;
-      }
-    }
+    };
+    auto fail = [&](const Status& st) {
+      res.verdict = Verdict::kError;
+      res.error = st;
+      res.error_text = st.message() + " ERROR";
+      res.names.clear();
+      return res;
+    };
+    auto done = [&] { return !opt.all_match && !res.names.empty(); };
+
+    std::vector<Hit> hits;
+    match::Data raw{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+    if (Status st = RunGroup(db.raw, raw, opt.all_match, &hits); !st.ok()) return fail(st);
     res.bytes_scanned = data.size();
-    for (uint32_t sid : found) res.names.push_back(db.names[db.bodies[sid].name]);
-    if (res.names.empty()) return res;
-    // 3. Allow-list: a detected file whose hash is allow-listed is clean.
-    uint8_t akinds = db.allow.KindsForSize(static_cast<int64_t>(data.size()));
-    for (int k = 0; k < 3; ++k) {
-      if (!(akinds & (1u << k))) continue;
-      auto kind = static_cast<sig::HashKind>(k);
-      Digest(kind, data, digest);
-      bool allowed = false;
-      db.allow.Lookup(static_cast<int64_t>(data.size()), kind, digest, [&](uint32_t) { allowed = true; });
-      if (allowed) {
-        res.names.clear();
-        return res;
+    add_hits(hits);
+    if (!done()) CheckHashes(data, opt, &res);
+    if (!done() && (!db.text.empty() || !db.raw.empty()) && match::LooksLikeText(data)) {
+      match::NormalizeText(data, &text_buf);
+      match::Data text{reinterpret_cast<const uint8_t*>(text_buf.data()), text_buf.size()};
+      hits.clear();
+      if (Status st = RunGroup(db.text, text, opt.all_match, &hits); !st.ok()) return fail(st);
+      add_hits(hits);
+      if (!done()) {
+        hits.clear();
+        if (Status st = RunGroup(db.raw, text, opt.all_match, &hits); !st.ok()) return fail(st);
+        add_hits(hits);
       }
+      res.bytes_scanned += text_buf.size();
+    }
+    if (res.names.empty()) return res;
+    if (!opt.all_match && res.names.size() > 1) res.names.resize(1);
+    // Allow-list: a detected file whose hash is allow-listed is clean.
+    if (AllowListed(data)) {
+      res.names.clear();
+      return res;
     }
     res.verdict = Verdict::kInfected;
     return res;
@@ -241,7 +309,7 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
   if (fstat(fd, &st) != 0) {
     res.verdict = Verdict::kError;
     res.error = Status::IoError(std::strerror(errno));
-    res.error_text = "Can't stat file";
+    res.error_text = "Can't stat file ERROR";
     return res;
   }
   if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > kReadThreshold) {
@@ -255,7 +323,7 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
     if (p == MAP_FAILED) {
       res.verdict = Verdict::kError;
       res.error = Status::IoError(std::strerror(errno));
-      res.error_text = "Can't map file";
+      res.error_text = "Can't map file ERROR";
       return res;
     }
     madvise(p, size, MADV_SEQUENTIAL | MADV_WILLNEED);
@@ -273,7 +341,7 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
       if (errno == EINTR) continue;
       res.verdict = Verdict::kError;
       res.error = Status::IoError(std::strerror(errno));
-      res.error_text = "Can't read file";
+      res.error_text = "Can't read file ERROR";
       return res;
     }
     if (n == 0) break;
@@ -294,7 +362,9 @@ ScanResult Scanner::ScanFile(const std::string& path, const ScanOptions& options
     ScanResult res;
     res.verdict = Verdict::kError;
     res.error = Status::IoError(path + ": " + std::strerror(errno));
-    res.error_text = errno == ENOENT ? "No such file or directory" : "Can't open file or directory";
+    res.error_text = errno == ENOENT   ? "No such file or directory"
+                     : errno == EACCES ? "Access denied"
+                                       : std::string(std::strerror(errno)) + " ERROR";
     return res;
   }
   struct stat st {};
@@ -303,7 +373,7 @@ ScanResult Scanner::ScanFile(const std::string& path, const ScanOptions& options
     ScanResult res;
     res.verdict = Verdict::kError;
     res.error = Status::InvalidArgument(path + ": not a regular file");
-    res.error_text = "Not supported file type";
+    res.error_text = "Not supported file type ERROR";
     return res;
   }
   // Regular files never block; drop O_NONBLOCK for clean reads.

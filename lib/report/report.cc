@@ -32,15 +32,14 @@ class TextPrinter : public Printer {
         for (const auto& n : r.names) std::fprintf(out_, "%s: %s FOUND\n", path.c_str(), n.c_str());
         break;
       case Verdict::kClean:
+      case Verdict::kSkipped:  // clamscan prints files over --max-filesize as OK
         if (!opt_.infected_only) {
           if (r.empty) std::fprintf(out_, "%s: Empty file\n", path.c_str());
           else std::fprintf(out_, "%s: OK\n", path.c_str());
         }
         break;
-      case Verdict::kSkipped:
-        break;
       case Verdict::kError:
-        std::fprintf(out_, "%s: %s ERROR\n", path.c_str(), r.error_text.c_str());
+        std::fprintf(out_, "%s: %s\n", path.c_str(), r.error_text.c_str());
         break;
     }
   }

@@ -40,7 +40,7 @@ class Parser {
     while (i_ < s_.size()) {
       char c = s_[i_];
       if (c == '*') {
-        AddGap(0, kGapUnbounded);
+        if (auto st = AddGap(0, kGapUnbounded); !st.ok()) return st;
         ++i_;
       } else if (c == '{') {
         if (auto st = ParseBraces(); !st.ok()) return st;
@@ -79,19 +79,29 @@ class Parser {
     }
     p_.elems.back().bytes.push_back(b);
   }
-  void AddGap(uint32_t lo, uint32_t hi) {
+  // `hi` is kGapUnbounded for an open-ended gap; any other bound, and every
+  // sum of merged bounds, must stay below it.
+  Status AddGap(uint32_t lo, uint32_t hi) {
     // Adjacent gaps merge: "{2}*" is one gap {2-}.
     if (!p_.elems.empty() && p_.elems.back().kind == ElemKind::kGap) {
       Elem& g = p_.elems.back();
-      g.gap_min += lo;
-      g.gap_max = (g.gap_max == kGapUnbounded || hi == kGapUnbounded) ? kGapUnbounded
-                                                                       : g.gap_max + hi;
-      return;
+      uint64_t min = uint64_t{g.gap_min} + lo;
+      uint64_t max = (g.gap_max == kGapUnbounded || hi == kGapUnbounded)
+                         ? kGapUnbounded
+                         : uint64_t{g.gap_max} + hi;
+      if (min >= kGapUnbounded || (max >= kGapUnbounded && g.gap_max != kGapUnbounded &&
+                                   hi != kGapUnbounded))
+        return Err("gap too large");
+      g.gap_min = static_cast<uint32_t>(min);
+      g.gap_max = static_cast<uint32_t>(max);
+      return Status::Ok();
     }
+    if (lo >= kGapUnbounded) return Err("gap too large");
     Elem e{ElemKind::kGap};
     e.gap_min = lo;
     e.gap_max = hi;
     p_.elems.push_back(std::move(e));
+    return Status::Ok();
   }
 
   Status ParseBraces() {
@@ -111,8 +121,9 @@ class Parser {
       if (b.empty()) hi = kGapUnbounded; else if (!ParseUint(b, &hi)) return Err("bad gap '{" + std::string(body) + "}'");
       if (hi < lo) return Err("bad gap '{" + std::string(body) + "}': maximum below minimum");
     }
-    AddGap(lo, hi);
-    return Status::Ok();
+    if (hi == kGapUnbounded && (dash == std::string_view::npos || !body.ends_with('-')))
+      return Err("gap too large");  // an explicit bound equal to the "unbounded" marker
+    return AddGap(lo, hi);
   }
 
   Status ParseBrackets() {
@@ -126,8 +137,7 @@ class Parser {
         !ParseUint(body.substr(dash + 1), &hi) || hi < lo)
       return Err("bad byte-anchored range '[" + std::string(body) + "]'");
     if (hi > 32) return Err("byte-anchored range '[" + std::string(body) + "]' exceeds 32");
-    AddGap(lo, hi);
-    return Status::Ok();
+    return AddGap(lo, hi);
   }
 
   Status ParseParens(bool negated) {

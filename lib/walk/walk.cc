@@ -2,16 +2,18 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <set>
 
 namespace vigil::walk {
 namespace {
 
-bool Excluded(const std::vector<std::regex>& res, const std::string& path) {
+bool Matches(const std::vector<std::regex>& res, const std::string& path) {
   for (const auto& re : res)
     if (std::regex_search(path, re)) return true;
   return false;
@@ -20,33 +22,45 @@ bool Excluded(const std::vector<std::regex>& res, const std::string& path) {
 class Walker {
  public:
   Walker(const WalkOptions& o, const std::function<WalkState(Entry)>& v, WalkStats* s)
-      : opt_(o), visit_(v), stats_(s) {}
+      : opt_(o), visit_(v), stats_(s) {
+    char buf[PATH_MAX];
+    if (getcwd(buf, sizeof buf)) cwd_ = buf;
+  }
 
   WalkState Root(const std::string& path) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
-      return visit_(Entry{path, Entry::Kind::kError,
-                          errno == ENOENT || errno == ENOTDIR ? "No such file or directory"
-                          : errno == ELOOP                    ? "Too many levels of symbolic links"
-                                                              : std::strerror(errno)});
+      struct stat lst {};
+      // A dangling or looping symlink on the command line is passed over
+      // silently, as clamscan does.
+      if (lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return WalkState::kContinue;
+      if (errno == EACCES) return visit_(Entry{path, Entry::Kind::kError, "Access denied"});
+      return visit_(Entry{path, Entry::Kind::kMissing, "No such file or directory"});
     }
     if (S_ISDIR(st.st_mode)) {
-      if (Excluded(opt_.exclude_dir, path)) return WalkState::kContinue;
+      if (Matches(opt_.exclude_dir, path)) return visit_(Entry{path, Entry::Kind::kNote, "Excluded"});
       return Dir(path, st);
     }
-    if (Excluded(opt_.exclude, path)) return WalkState::kContinue;
-    return visit_(Entry{path, Entry::Kind::kFile, {}});
+    if (!S_ISREG(st.st_mode)) return visit_(Entry{path, Entry::Kind::kWarning, "Not supported file type"});
+    return File(path);
   }
 
  private:
+  WalkState File(const std::string& path) {
+    if (!opt_.exclude.empty()) {
+      std::string abs = path.starts_with('/') || cwd_.empty() ? path : cwd_ + "/" + path;
+      if (Matches(opt_.exclude, abs)) return visit_(Entry{path, Entry::Kind::kNote, "Excluded"});
+    }
+    return visit_(Entry{path, Entry::Kind::kFile, {}});
+  }
+
   WalkState Dir(const std::string& path, const struct stat& st) {
     // A directory reached twice (bind mounts, followed links) is walked once.
     auto id = std::make_pair(st.st_dev, st.st_ino);
     if (!seen_.insert(id).second) return WalkState::kContinue;
-    ++stats_->directories;
     DIR* d = opendir(path.c_str());
-    if (d == nullptr)
-      return visit_(Entry{path, Entry::Kind::kError, "Can't open directory"});
+    if (d == nullptr) return visit_(Entry{path, Entry::Kind::kError, "Can't open directory."});
+    ++stats_->directories;
     std::vector<std::string> names;
     while (dirent* e = readdir(d)) {
       if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
@@ -59,23 +73,18 @@ class Walker {
     for (const auto& n : names) {
       std::string child = base + n;
       struct stat cst {};
-      if (lstat(child.c_str(), &cst) != 0) {
-        if (visit_(Entry{child, Entry::Kind::kError, "No such file or directory"}) == WalkState::kQuit)
-          return WalkState::kQuit;
-        continue;
-      }
+      if (lstat(child.c_str(), &cst) != 0) continue;  // vanished while walking
       WalkState s = WalkState::kContinue;
       if (S_ISLNK(cst.st_mode)) {
-        continue;  // symlinks inside directories are not followed (clamscan's default)
+        s = visit_(Entry{child, Entry::Kind::kNote, "Symbolic link"});
       } else if (S_ISDIR(cst.st_mode)) {
-        if (!opt_.recursive || Excluded(opt_.exclude_dir, child)) continue;
-        s = Dir(child, cst);
+        if (!opt_.recursive) continue;
+        if (Matches(opt_.exclude_dir, child)) s = visit_(Entry{child, Entry::Kind::kNote, "Excluded"});
+        else s = Dir(child, cst);
       } else if (S_ISREG(cst.st_mode)) {
-        if (Excluded(opt_.exclude, child)) continue;
-        s = visit_(Entry{child, Entry::Kind::kFile, {}});
-      } else {
-        continue;  // sockets, FIFOs, devices met while walking are skipped
+        s = File(child);
       }
+      // Sockets, FIFOs and devices met while walking are passed over.
       if (s == WalkState::kQuit) return s;
     }
     return WalkState::kContinue;
@@ -84,6 +93,7 @@ class Walker {
   const WalkOptions& opt_;
   const std::function<WalkState(Entry)>& visit_;
   WalkStats* stats_;
+  std::string cwd_;
   std::set<std::pair<dev_t, ino_t>> seen_;
 };
 

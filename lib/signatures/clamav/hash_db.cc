@@ -36,13 +36,16 @@ Status ParseHashDb(std::string_view text, const DbSource& src, bool allow_list, 
       h.digest[i / 2] = static_cast<uint8_t>(a << 4 | b);
     }
     if (f[1] == "*") {
+      // ClamAV requires wildcard-size entries to declare FLEVEL >= 73, so
+      // that engines older than the feature never misread them.
+      if (internal::MinFlevel(f, 3) < 73)
+        return Status::Corruption("minimum FLEVEL field must be at least 73 for wildcard size hash signatures");
       h.size = kAnySize;
     } else if (!internal::ParseNumber(f[1], &h.size) || h.size < 0) {
       return Status::Corruption("bad file size '" + std::string(f[1]) + "'");
     }
     if (f[2].empty()) return Status::Corruption("empty signature name");
-    Status fl;
-    if (!internal::FlevelApplies(f, 3, &fl)) return fl;  // ok status: skipped silently
+    if (!internal::FlevelApplies(f, 3)) return Status::Ok();  // skipped, uncounted
     parsed.emplace_back(h, std::string(f[2]));
     return Status::Ok();
   });

@@ -10,8 +10,9 @@
 
 namespace vigil::sig::internal {
 
-// Calls fn(line, line_number) for every line that is neither empty nor a
-// '#' comment; trailing CR is stripped. Stops at the first error, which is
+// Calls fn(line, line_number) for every line that is not a '#' comment;
+// a trailing CR is stripped. A blank line is an error, as clamscan treats it
+// (a final newline does not make one). Stops at the first error, which is
 // prefixed with "FILE:LINE: ".
 template <typename Fn>
 Status ForEachLine(std::string_view text, const DbSource& src, Fn&& fn) {
@@ -21,10 +22,9 @@ Status ForEachLine(std::string_view text, const DbSource& src, Fn&& fn) {
     std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
     pos = nl == text.npos ? text.size() : nl + 1;
     ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-      line.remove_suffix(1);
-    if (line.empty() || line.front() == '#') continue;
-    Status st = fn(line, line_no);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty() && line.front() == '#') continue;
+    Status st = line.empty() ? Status::Corruption("empty line") : fn(line, line_no);
     if (!st.ok()) {
       return Status::Corruption(src.name + ":" + std::to_string(line_no) + ": " + st.message());
     }
@@ -51,18 +51,21 @@ bool ParseNumber(std::string_view s, T* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// Checks optional min/max functionality-level fields. Returns false (with
-// *error set when malformed) when the signature does not apply to this engine.
-inline bool FlevelApplies(const std::vector<std::string_view>& f, size_t first, Status* error) {
+// The optional minimum functionality level at f[first] (0 when absent or
+// not a number: clamscan ignores a non-numeric level).
+inline int MinFlevel(const std::vector<std::string_view>& f, size_t first) {
+  int lo = 0;
+  if (f.size() > first && !ParseNumber(f[first], &lo)) lo = 0;
+  return lo;
+}
+
+// Whether the optional min/max functionality-level fields f[first],
+// f[first+1] admit this engine. Non-numeric fields are ignored, as clamscan
+// ignores them; a signature that does not apply is skipped, uncounted.
+inline bool FlevelApplies(const std::vector<std::string_view>& f, size_t first) {
   int lo = 0, hi = 0;
-  if (f.size() > first && !f[first].empty()) {
-    if (!ParseNumber(f[first], &lo)) { *error = Status::Corruption("bad functionality level '" + std::string(f[first]) + "'"); return false; }
-    if (lo > kFunctionalityLevel) return false;
-  }
-  if (f.size() > first + 1 && !f[first + 1].empty()) {
-    if (!ParseNumber(f[first + 1], &hi)) { *error = Status::Corruption("bad functionality level '" + std::string(f[first + 1]) + "'"); return false; }
-    if (hi < kFunctionalityLevel) return false;
-  }
+  if (f.size() > first && ParseNumber(f[first], &lo) && lo > kFunctionalityLevel) return false;
+  if (f.size() > first + 1 && ParseNumber(f[first + 1], &hi) && hi < kFunctionalityLevel) return false;
   return true;
 }
 

@@ -11,6 +11,7 @@ Status ParseOffset(std::string_view s, Offset* o) {
   using internal::ParseNumber;
   auto bad = [&] { return Status::Corruption("bad offset '" + std::string(s) + "'"); };
   if (s == "*") { o->kind = Offset::Kind::kAny; return Status::Ok(); }
+  if (s.starts_with("*")) return bad();  // "*,n" has no meaning
   std::string_view base = s;
   size_t comma = s.find(',');
   if (comma != s.npos) {
@@ -19,7 +20,7 @@ Status ParseOffset(std::string_view s, Offset* o) {
   }
   uint64_t n = 0;
   if (base.starts_with("EOF-")) {
-    if (!ParseNumber(base.substr(4), &n)) return bad();
+    if (base.size() > 4 && !ParseNumber(base.substr(4), &n)) return bad();  // "EOF-" is EOF-0
     o->kind = Offset::Kind::kFromEnd;
     o->value = static_cast<int64_t>(n);
   } else if (base.starts_with("EP+") || base.starts_with("EP-")) {
@@ -58,17 +59,25 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
     if (f.size() < 4 || f.size() > 6)
       return Status::Corruption("expected Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]");
     if (f[0].empty()) return Status::Corruption("empty signature name");
+    // A signature meant for other engine versions is skipped before its
+    // body is parsed: it may use syntax this engine does not know.
+    if (!internal::FlevelApplies(f, 4)) return Status::Ok();  // skipped, uncounted
     BodySig b;
     unsigned target = 0;
-    if (!internal::ParseNumber(f[1], &target) || target > 13)
+    if (!internal::ParseNumber(f[1], &target))
       return Status::Corruption("bad target type '" + std::string(f[1]) + "'");
+    // Target types this engine does not know are loaded by clamscan but
+    // never used and not counted; do the same.
+    if (target > kTargetMax) return Status::Ok();
     b.target = static_cast<uint8_t>(target);
     VIGIL_RETURN_IF_ERROR(ParseOffset(f[2], &b.offset));
+    bool executable = b.target == kTargetPe || b.target == kTargetElf || b.target == kTargetMachO;
+    if (!b.offset.evaluable() && !executable)
+      return Status::Corruption("offset '" + std::string(f[2]) + "' needs an executable target type (1, 6 or 9), not " +
+                                std::to_string(target));
     auto pat = ParsePattern(f[3]);
     if (!pat.ok()) return pat.status();
     b.pattern = std::move(pat).value();
-    Status fl;
-    if (!internal::FlevelApplies(f, 4, &fl)) return fl;
     b.evaluable = (b.target == kTargetAny || b.target == kTargetAscii) && b.offset.evaluable();
     if (!b.evaluable) ++unevaluable;
     parsed.emplace_back(std::move(b), std::string(f[0]));
