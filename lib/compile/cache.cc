@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 #include "signatures/loader.h"
 
@@ -95,30 +96,23 @@ bool ReadMatch(Reader* r, std::vector<sig::ByteMatch>* run) {
   return r->ok();
 }
 
+// Hash entries are plain records; the platform check in the header
+// guarantees the same layout on load, so they are copied whole.
+static_assert(std::is_trivially_copyable_v<HashEntry>);
+
 void WriteHashes(Writer* w, const HashIndex& idx) {
   w->U64(idx.entries().size());
-  for (const auto& e : idx.entries()) {
-    w->U64(static_cast<uint64_t>(e.size));
-    w->U8(e.kind);
-    w->Bytes(e.digest.data(), sig::HashLength(static_cast<sig::HashKind>(e.kind)));
-    w->U32(e.name);
-  }
+  w->Bytes(idx.entries().data(), idx.entries().size() * sizeof(HashEntry));
 }
 
 bool ReadHashes(Reader* r, size_t names, HashIndex* idx) {
-  uint64_t n = r->Count(8 + 1 + 8 + 4);
+  uint64_t n = r->U64();
+  std::string_view raw = r->Bytes();
+  if (!r->ok() || raw.size() != n * sizeof(HashEntry)) return false;
   std::vector<HashEntry> entries(n);
-  for (auto& e : entries) {
-    e.size = static_cast<int64_t>(r->U64());
-    e.kind = r->U8();
-    std::string_view d = r->Bytes();
-    e.name = r->U32();
-    if (!r->ok() || e.kind > 2 || d.size() != sig::HashLength(static_cast<sig::HashKind>(e.kind)) ||
-        e.name >= names)
-      return false;
-    e.digest = {};
-    std::memcpy(e.digest.data(), d.data(), d.size());
-  }
+  std::memcpy(entries.data(), raw.data(), raw.size());
+  for (const auto& e : entries)
+    if (static_cast<unsigned>(e.kind) > 2 || e.name >= names || e.size < sig::kAnySize) return false;
   idx->Restore(std::move(entries));
   return true;
 }
@@ -220,8 +214,9 @@ Result<std::string> ExecutableDigest() {
 
 Result<std::string> SerializeDb(const CompiledDb& db) {
   Writer w;
-  w.U64(db.names.size());
-  for (const auto& n : db.names) w.Str(n);
+  w.Str(db.names.blob());
+  w.U64(db.names.ends().size());
+  w.Bytes(db.names.ends().data(), db.names.ends().size() * sizeof(uint32_t));
   WriteHashes(&w, db.hashes);
   WriteHashes(&w, db.allow);
   w.U64(db.bodies.size());
@@ -254,9 +249,13 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
   auto bad = [] { return Status::Corruption("engine cache payload is malformed"); };
   Reader r(bytes);
   auto db = std::make_unique<CompiledDb>();
-  uint64_t nn = r.Count(8);
-  db->names.reserve(nn);
-  for (uint64_t i = 0; i < nn; ++i) db->names.emplace_back(r.Bytes());
+  std::string blob(r.Bytes());
+  uint64_t nn = r.U64();
+  std::string_view ends_raw = r.Bytes();
+  if (!r.ok() || ends_raw.size() != nn * sizeof(uint32_t)) return bad();
+  std::vector<uint32_t> ends(nn);
+  std::memcpy(ends.data(), ends_raw.data(), ends_raw.size());
+  if (!db->names.Restore(std::move(blob), std::move(ends))) return bad();
   if (!r.ok() || !ReadHashes(&r, db->names.size(), &db->hashes) ||
       !ReadHashes(&r, db->names.size(), &db->allow))
     return bad();

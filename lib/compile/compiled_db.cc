@@ -10,25 +10,20 @@
 
 namespace vigil::compile {
 
-bool HashEntry::operator<(const HashEntry& o) const {
-  return std::tie(size, kind, digest) < std::tie(o.size, o.kind, o.digest);
+bool HashLess(const HashEntry& a, const HashEntry& b) {
+  return std::tie(a.size, a.kind, a.digest) < std::tie(b.size, b.kind, b.digest);
 }
 
-void HashIndex::Build(const std::vector<sig::HashSig>& sigs) {
-  entries_.clear();
-  entries_.reserve(sigs.size());
-  for (const auto& s : sigs)
-    entries_.push_back(HashEntry{s.size, static_cast<uint8_t>(s.kind), s.digest, s.name});
-  Restore(std::move(entries_));
-}
+void HashIndex::Build(std::vector<sig::HashSig> sigs) { Restore(std::move(sigs)); }
 
 void HashIndex::Restore(std::vector<HashEntry> entries) {
   entries_ = std::move(entries);
-  std::sort(entries_.begin(), entries_.end());
+  // Stable: equal entries keep load order (the last loaded one wins a tie).
+  std::stable_sort(entries_.begin(), entries_.end(), HashLess);
   any_size_kinds_ = 0;
   for (const auto& e : entries_) {
     if (e.size != sig::kAnySize) break;  // kAnySize (-1) sorts first
-    any_size_kinds_ |= static_cast<uint8_t>(1u << e.kind);
+    any_size_kinds_ |= static_cast<uint8_t>(1u << static_cast<unsigned>(e.kind));
   }
 }
 
@@ -36,7 +31,8 @@ uint8_t HashIndex::KindsForSize(int64_t size) const {
   uint8_t kinds = any_size_kinds_;
   auto it = std::lower_bound(entries_.begin(), entries_.end(), size,
                              [](const HashEntry& e, int64_t s) { return e.size < s; });
-  for (; it != entries_.end() && it->size == size; ++it) kinds |= static_cast<uint8_t>(1u << it->kind);
+  for (; it != entries_.end() && it->size == size; ++it)
+    kinds |= static_cast<uint8_t>(1u << static_cast<unsigned>(it->kind));
   return kinds;
 }
 
@@ -239,8 +235,8 @@ Strategy StrategyFromEnv() {
 
 Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set, Strategy strategy) {
   auto db = std::make_unique<CompiledDb>();
-  db->hashes.Build(set.hashes);
-  db->allow.Build(set.allow);
+  db->hashes.Build(std::move(set.hashes));
+  db->allow.Build(std::move(set.allow));
   db->known = set.known;
   db->warnings = std::move(set.warnings);
   std::map<std::string, std::vector<Anchor>> raw_lits, text_lits;

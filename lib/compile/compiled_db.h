@@ -30,17 +30,13 @@ struct HsDatabaseDeleter {
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 
-struct HashEntry {
-  int64_t size;
-  uint8_t kind;
-  std::array<uint8_t, 32> digest;
-  uint32_t name;
-  bool operator<(const HashEntry& o) const;
-};
+// Entries are kept as loaded: one 48-byte record per hash signature.
+using HashEntry = sig::HashSig;
+bool HashLess(const HashEntry& a, const HashEntry& b);
 
 class HashIndex {
  public:
-  void Build(const std::vector<sig::HashSig>& sigs);
+  void Build(std::vector<sig::HashSig> sigs);
   // Which hash kinds (bit 1<<kind) a file of this size needs; 0 = none.
   uint8_t KindsForSize(int64_t size) const;
   // Calls fn(name) for each entry matching (size, kind, digest).
@@ -77,7 +73,7 @@ struct Group {
 };
 
 struct CompiledDb {
-  std::vector<std::string> names;
+  sig::NameTable names;
   HashIndex hashes;
   HashIndex allow;
   std::vector<sig::BodySig> bodies;   // evaluable body signatures only
@@ -106,13 +102,13 @@ template <typename Fn>
 void HashIndex::Lookup(int64_t size, sig::HashKind kind, const uint8_t* digest, Fn&& fn) const {
   HashEntry key{};
   key.size = size;
-  key.kind = static_cast<uint8_t>(kind);
+  key.kind = kind;
   std::copy(digest, digest + sig::HashLength(kind), key.digest.begin());
-  auto [lo, hi] = std::equal_range(entries_.begin(), entries_.end(), key);
+  auto [lo, hi] = std::equal_range(entries_.begin(), entries_.end(), key, HashLess);
   for (auto it = lo; it != hi; ++it) fn(it->name);
-  if (any_size_kinds_ & (1u << key.kind)) {
+  if (any_size_kinds_ & (1u << static_cast<unsigned>(kind))) {
     key.size = sig::kAnySize;
-    auto [lo2, hi2] = std::equal_range(entries_.begin(), entries_.end(), key);
+    auto [lo2, hi2] = std::equal_range(entries_.begin(), entries_.end(), key, HashLess);
     for (auto it = lo2; it != hi2; ++it) fn(it->name);
   }
 }

@@ -208,9 +208,9 @@ struct Scanner::Impl {
       db.hashes.Lookup(static_cast<int64_t>(data.size()), kind, digest,
                        [&](uint32_t name) { best = std::max<int64_t>(best, name); });
       if (best >= 0) {
-        const std::string& n = db.names[static_cast<size_t>(best)];
+        std::string_view n = db.names[static_cast<size_t>(best)];
         if (std::find(res->names.begin(), res->names.end(), n) == res->names.end())
-          res->names.push_back(n);
+          res->names.emplace_back(n);
         if (!opt.all_match) return;
       }
     }
@@ -244,8 +244,8 @@ struct Scanner::Impl {
     const auto& db = engine->db();
     auto add_hits = [&](const std::vector<Hit>& hits) {
       for (const Hit& h : hits) {
-        const std::string& n = db.names[db.bodies[h.sig].name];
-        if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.push_back(n);
+        std::string_view n = db.names[db.bodies[h.sig].name];
+        if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.emplace_back(n);
       }
     };
     auto fail = [&](const Status& st) {

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,36 +62,80 @@ const FormatEntry* FindFormat(std::string_view file_name) {
   return nullptr;
 }
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
-  std::string data;
-  struct stat st {};
-  if (fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+// A database file mapped read-only for the duration of its parse.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+    if (data_ != nullptr) munmap(data_, size_);
+  }
+  Status Open(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
       int e = errno;
       close(fd);
       return Status::IoError(path + ": " + std::strerror(e));
     }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return Status::IoError(path + ": " + std::strerror(e));
+      }
+      data_ = p;
+      madvise(p, size_, MADV_SEQUENTIAL);
+    }
+    close(fd);
+    return Status::Ok();
   }
-  close(fd);
-  return data;
-}
+  std::string_view view() const {
+    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view();
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 Status LoadOne(std::string_view display, std::string_view text, bool official, SignatureSet* out);
 
+// Runs load(), which loads several files into *out; when it fails, *out is
+// put back as it was, so that a bad file in a directory or container leaves
+// none of the files before it behind.
+template <typename Fn>
+Status AllOrNothing(SignatureSet* out, Fn&& load) {
+  size_t names = out->names.size(), hashes = out->hashes.size(), allow = out->allow.size(),
+         bodies = out->bodies.size(), warnings = out->warnings.size();
+  uint64_t known = out->known;
+  auto ignored = out->ignored;
+  Status st = load();
+  if (!st.ok()) {
+    out->names.Truncate(names);
+    out->hashes.resize(hashes);
+    out->allow.resize(allow);
+    out->bodies.resize(bodies);
+    out->warnings.resize(warnings);
+    out->known = known;
+    out->ignored = std::move(ignored);
+  }
+  return st;
+}
+
 Status LoadContainer(std::string_view display, std::string_view data, SignatureSet* out) {
-  return ReadCvd(data, std::string(display), [&](std::string_view member, std::string_view contents) {
-    std::string name = std::string(display) + ":" + std::string(member);
-    const FormatEntry* f = FindFormat(member);
-    if (f == nullptr) return Status::Ok();  // COPYING and other non-database members
-    return LoadOne(name, contents, /*official=*/true, out);
+  return AllOrNothing(out, [&] {
+    bool cld = display.size() >= 4 && strcasecmp(std::string(display.substr(display.size() - 4)).c_str(), ".cld") == 0;
+    return ReadCvd(data, std::string(display), !cld, [&](std::string_view member, std::string_view contents) {
+      std::string name = std::string(display) + ":" + std::string(member);
+      const FormatEntry* f = FindFormat(member);
+      if (f == nullptr) return Status::Ok();  // COPYING and other non-database members
+      return LoadOne(name, contents, /*official=*/true, out);
+    });
   });
 }
 
@@ -120,7 +166,7 @@ bool IsDatabaseFile(std::string_view file_name) { return FindFormat(file_name) !
 
 std::string DisplayName(std::string_view name, bool official) {
   std::string out(name);
-  if (!official) out += ".UNOFFICIAL";
+  if (!official) out += kUnofficialSuffix;
   return out;
 }
 
@@ -143,29 +189,32 @@ Status LoadDatabase(const std::string& path, SignatureSet* out) {
     }
     closedir(d);
     std::sort(files.begin(), files.end());
-    for (const auto& n : files) {
-      std::string full = path + (path.ends_with('/') ? "" : "/") + n;
-      struct stat fst {};
-      if (stat(full.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
-      VIGIL_RETURN_IF_ERROR(LoadDatabase(full, out));
-    }
-    return Status::Ok();
+    return AllOrNothing(out, [&] {
+      for (const auto& n : files) {
+        std::string full = path + (path.ends_with('/') ? "" : "/") + n;
+        struct stat fst {};
+        if (stat(full.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
+        VIGIL_RETURN_IF_ERROR(LoadDatabase(full, out));
+      }
+      return Status::Ok();
+    });
   }
   const FormatEntry* f = FindFormat(path);
   if (f == nullptr) return Status::InvalidArgument(path + ": not a signature database (unknown extension)");
   if (f->format == Format::kUnsupported) return LoadOne(path, {}, false, out);
-  auto text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return LoadOne(path, *text, false, out);
+  MappedFile file;
+  VIGIL_RETURN_IF_ERROR(file.Open(path));
+  return LoadOne(path, file.view(), false, out);
 }
 
 void ApplyIgnores(SignatureSet* set) {
   if (set->ignored.empty()) return;
+  std::string key;
   auto ignored = [&](uint32_t name_id) {
     std::string_view n = set->names[name_id];
-    if (set->ignored.count(std::string(n))) return true;
-    if (n.ends_with(".UNOFFICIAL")) n.remove_suffix(11);
-    return set->ignored.count(std::string(n)) > 0;
+    if (n.ends_with(kUnofficialSuffix)) n.remove_suffix(kUnofficialSuffix.size());
+    key.assign(n);
+    return set->ignored.count(key) > 0;
   };
   size_t before = set->hashes.size() + set->bodies.size();
   std::erase_if(set->hashes, [&](const HashSig& h) { return ignored(h.name); });

@@ -28,6 +28,10 @@ Status ParseHashDb(std::string_view text, const DbSource& src, bool allow_list, 
 Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out);
 Status ParseIgn2(std::string_view text, const DbSource& src, SignatureSet* out);
 
+// Appended to the names of signatures that do not come from a signed
+// container, as clamscan does (even to a name that already ends in it).
+inline constexpr std::string_view kUnofficialSuffix = ".UNOFFICIAL";
+
 // The name printed for a signature, following clamscan's rule.
 std::string DisplayName(std::string_view name, bool official);
 

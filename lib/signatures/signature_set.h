@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -20,10 +21,10 @@ inline constexpr size_t HashLength(HashKind k) {
 inline constexpr int64_t kAnySize = -1;
 
 struct HashSig {
-  HashKind kind = HashKind::kMd5;
-  std::array<uint8_t, 32> digest{};  // first HashLength(kind) bytes used
   int64_t size = kAnySize;           // file size, or kAnySize for "*"
   uint32_t name = 0;                 // index into SignatureSet::names
+  HashKind kind = HashKind::kMd5;
+  std::array<uint8_t, 32> digest{};  // first HashLength(kind) bytes used, rest zero
 };
 
 // Where a body signature may start, relative to the scanned data.
@@ -64,8 +65,64 @@ struct BodySig {
   bool evaluable = true;
 };
 
+// Signature names in one arena: hundreds of thousands of short strings
+// without one allocation each, and a flat layout the engine cache can copy.
+class NameTable {
+ public:
+  uint32_t Add(std::string_view n) {
+    blob_.append(n);
+    ends_.push_back(static_cast<uint32_t>(blob_.size()));
+    return static_cast<uint32_t>(ends_.size() - 1);
+  }
+  std::string_view operator[](size_t i) const {
+    size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(blob_).substr(begin, ends_[i] - begin);
+  }
+  size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+
+  // Iteration yields std::string_view.
+  class Iterator {
+   public:
+    Iterator(const NameTable* t, size_t i) : t_(t), i_(i) {}
+    std::string_view operator*() const { return (*t_)[i_]; }
+    Iterator& operator++() { ++i_; return *this; }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+   private:
+    const NameTable* t_;
+    size_t i_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, ends_.size()); }
+  void Reserve(size_t count, size_t bytes) { ends_.reserve(count); blob_.reserve(bytes); }
+  // Drops names added after the first `count` (undoing a failed parse).
+  void Truncate(size_t count) {
+    if (count >= ends_.size()) return;
+    ends_.resize(count);
+    blob_.resize(count == 0 ? 0 : ends_.back());
+  }
+  const std::string& blob() const { return blob_; }
+  const std::vector<uint32_t>& ends() const { return ends_; }
+  // Replaces the contents; false (and unchanged) unless `ends` is
+  // non-decreasing and within `blob`.
+  bool Restore(std::string blob, std::vector<uint32_t> ends) {
+    uint32_t prev = 0;
+    for (uint32_t e : ends) {
+      if (e < prev || e > blob.size()) return false;
+      prev = e;
+    }
+    blob_ = std::move(blob);
+    ends_ = std::move(ends);
+    return true;
+  }
+
+ private:
+  std::string blob_;
+  std::vector<uint32_t> ends_;  // end offset of each name in blob_
+};
+
 struct SignatureSet {
-  std::vector<std::string> names;    // printed names (".UNOFFICIAL" already applied)
+  NameTable names;                   // printed names (".UNOFFICIAL" already applied)
   std::vector<HashSig> hashes;       // .hdb .hsb
   std::vector<HashSig> allow;        // .fp .sfp: a file with this hash is clean
   std::vector<BodySig> bodies;       // .ndb
@@ -73,10 +130,7 @@ struct SignatureSet {
   uint64_t known = 0;                // "Known viruses" as clamscan counts it
   std::vector<std::string> warnings; // skipped files, unevaluable signatures
 
-  uint32_t AddName(std::string n) {
-    names.push_back(std::move(n));
-    return static_cast<uint32_t>(names.size() - 1);
-  }
+  uint32_t AddName(std::string_view n) { return names.Add(n); }
 };
 
 }  // namespace vigil::sig

@@ -48,16 +48,18 @@ Result<CvdHeader> ParseCvdHeader(std::string_view data) {
   return out;
 }
 
-Status ReadCvd(std::string_view data, const std::string& display_name,
+Status ReadCvd(std::string_view data, const std::string& display_name, bool check_md5,
                const std::function<Status(std::string_view, std::string_view)>& member) {
   auto header = ParseCvdHeader(data);
   if (!header.ok()) return Status::Corruption(display_name + ": " + header.status().message());
   std::string_view payload = data.substr(kHeaderSize);
-  std::string md5 = Md5Hex(payload);
-  std::string want = header->md5;
-  for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (md5 != want)
-    return Status::Corruption(display_name + ": MD5 of contents " + md5 + " does not match header " + want);
+  if (check_md5) {
+    std::string md5 = Md5Hex(payload);
+    std::string want = header->md5;
+    for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (md5 != want)
+      return Status::Corruption(display_name + ": MD5 of contents " + md5 + " does not match header " + want);
+  }
 
   std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
   archive_read_support_filter_all(a.get());

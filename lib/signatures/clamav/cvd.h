@@ -24,9 +24,12 @@ struct CvdHeader {
 
 Result<CvdHeader> ParseCvdHeader(std::string_view data);
 
-// Checks the header and the MD5 of the payload, then calls
-// member(name, contents) for each regular file in the archive.
-Status ReadCvd(std::string_view data, const std::string& display_name,
+// Checks the header and, when `check_md5`, the MD5 of the payload, then
+// calls member(name, contents) for each regular file in the archive.
+// `check_md5` is for .cvd files; a .cld is a CVD that freshclam unpacked and
+// patched in place, whose header MD5 no longer describes the contents
+// (clamscan does not check it either).
+Status ReadCvd(std::string_view data, const std::string& display_name, bool check_md5,
                const std::function<Status(std::string_view, std::string_view)>& member);
 
 }  // namespace vigil::sig

@@ -2,26 +2,49 @@
 //   HashString:FileSize:Name[:MinFL[:MaxFL]]
 // The hash kind follows from its length: 32 hex MD5, 40 SHA1, 64 SHA256.
 // FileSize "*" means any size.
+#include <algorithm>
+
 #include "signatures/clamav/lines.h"
 
 namespace vigil::sig {
 namespace {
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit values; -1 for anything else.
+struct HexTable {
+  int8_t v[256];
+  constexpr HexTable() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = -1;
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<int8_t>(i);
+    for (int i = 0; i < 6; ++i) {
+      v['a' + i] = static_cast<int8_t>(10 + i);
+      v['A' + i] = static_cast<int8_t>(10 + i);
+    }
+  }
+};
+constexpr HexTable kHex;
+
+int Hex(char c) { return kHex.v[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 
 Status ParseHashDb(std::string_view text, const DbSource& src, bool allow_list, SignatureSet* out) {
   using internal::Split;
-  std::vector<std::pair<HashSig, std::string>> parsed;
+  // Entries go straight into *out; on error both vectors are cut back to
+  // where they were, so nothing is half-loaded.
+  auto& dest = allow_list ? out->allow : out->hashes;
+  const size_t dest_before = dest.size(), names_before = out->names.size();
+  size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  dest.reserve(dest_before + lines);
+  out->names.Reserve(names_before + lines,
+                     out->names.blob().size() + text.size() + lines * kUnofficialSuffix.size());
+  const bool suffix = !allow_list && !src.official;
+  std::string display;
   Status st = internal::ForEachLine(text, src, [&](std::string_view line, size_t) -> Status {
     auto f = Split(line, ':');
     if (f.size() < 3 || f.size() > 5) return Status::Corruption("expected HASH:SIZE:NAME[:MINFL[:MAXFL]]");
+    // A line meant for other engine versions is skipped before the rest is
+    // parsed: it may use hash or size forms this engine does not know.
+    if (!internal::FlevelApplies(f, 3)) return Status::Ok();  // skipped, uncounted
     HashSig h;
     std::string_view hex = f[0];
     switch (hex.size()) {
@@ -45,28 +68,35 @@ Status ParseHashDb(std::string_view text, const DbSource& src, bool allow_list, 
       return Status::Corruption("bad file size '" + std::string(f[1]) + "'");
     }
     if (f[2].empty()) return Status::Corruption("empty signature name");
-    if (!internal::FlevelApplies(f, 3)) return Status::Ok();  // skipped, uncounted
-    parsed.emplace_back(h, std::string(f[2]));
+    if (suffix) {
+      display.assign(f[2]);
+      display += kUnofficialSuffix;
+      h.name = out->AddName(display);
+    } else {
+      h.name = out->AddName(f[2]);
+    }
+    dest.push_back(h);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  auto& dest = allow_list ? out->allow : out->hashes;
-  dest.reserve(dest.size() + parsed.size());
-  for (auto& [h, name] : parsed) {
-    h.name = out->AddName(allow_list ? name : DisplayName(name, src.official));
-    dest.push_back(h);
+  if (!st.ok()) {
+    dest.resize(dest_before);
+    out->names.Truncate(names_before);
+    return st;
   }
-  out->known += parsed.size();
+  out->known += dest.size() - dest_before;
   return Status::Ok();
 }
 
 Status ParseIgn2(std::string_view text, const DbSource& src, SignatureSet* out) {
   std::vector<std::string> names;
   Status st = internal::ForEachLine(text, src, [&](std::string_view line, size_t) -> Status {
-    // "Name" or "Name:md5-of-entry"; only the name is used.
+    // "Name", "Name:md5-of-entry" or, in old .ign files, "Database:Line:Name";
+    // only the name is used.
     auto f = internal::Split(line, ':');
-    if (f[0].empty()) return Status::Corruption("empty signature name");
-    names.emplace_back(f[0]);
+    if (f.size() > 3) return Status::Corruption("expected Name[:MD5] or Database:Line:Name");
+    std::string_view name = f.size() == 3 ? f[2] : f[0];
+    if (name.empty()) return Status::Corruption("empty signature name");
+    names.emplace_back(name);
     return Status::Ok();
   });
   if (!st.ok()) return st;

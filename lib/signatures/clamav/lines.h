@@ -32,17 +32,31 @@ Status ForEachLine(std::string_view text, const DbSource& src, Fn&& fn) {
   return Status::Ok();
 }
 
-inline std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t p = s.find(sep, start);
-    out.push_back(s.substr(start, p == s.npos ? s.npos : p - start));
-    if (p == s.npos) break;
-    start = p + 1;
+// Fields of a line split at `sep`: at most kMaxFields are kept, size()
+// tells how many there were (so "too many fields" is still detectable).
+// No allocation: loaders split hundreds of thousands of lines.
+class Fields {
+ public:
+  static constexpr size_t kMaxFields = 16;
+  Fields(std::string_view s, char sep) {
+    size_t start = 0;
+    while (true) {
+      size_t p = s.find(sep, start);
+      if (n_ < kMaxFields) f_[n_] = s.substr(start, p == s.npos ? s.npos : p - start);
+      ++n_;
+      if (p == s.npos) break;
+      start = p + 1;
+    }
   }
-  return out;
-}
+  size_t size() const { return n_; }
+  std::string_view operator[](size_t i) const { return i < kMaxFields ? f_[i] : std::string_view(); }
+
+ private:
+  std::string_view f_[kMaxFields];
+  size_t n_ = 0;
+};
+
+inline Fields Split(std::string_view s, char sep) { return Fields(s, sep); }
 
 template <typename T>
 bool ParseNumber(std::string_view s, T* out) {
@@ -53,7 +67,7 @@ bool ParseNumber(std::string_view s, T* out) {
 
 // The optional minimum functionality level at f[first] (0 when absent or
 // not a number: clamscan ignores a non-numeric level).
-inline int MinFlevel(const std::vector<std::string_view>& f, size_t first) {
+inline int MinFlevel(const Fields& f, size_t first) {
   int lo = 0;
   if (f.size() > first && !ParseNumber(f[first], &lo)) lo = 0;
   return lo;
@@ -62,7 +76,7 @@ inline int MinFlevel(const std::vector<std::string_view>& f, size_t first) {
 // Whether the optional min/max functionality-level fields f[first],
 // f[first+1] admit this engine. Non-numeric fields are ignored, as clamscan
 // ignores them; a signature that does not apply is skipped, uncounted.
-inline bool FlevelApplies(const std::vector<std::string_view>& f, size_t first) {
+inline bool FlevelApplies(const Fields& f, size_t first) {
   int lo = 0, hi = 0;
   if (f.size() > first && ParseNumber(f[first], &lo) && lo > kFunctionalityLevel) return false;
   if (f.size() > first + 1 && ParseNumber(f[first + 1], &hi) && hi < kFunctionalityLevel) return false;
