@@ -11,10 +11,17 @@ PACKAGES=(
   libhyperscan-dev libssl-dev zlib1g-dev libarchive-dev libzstd-dev
   # later stages (updates, quarantine, daemon)
   libsodium-dev libsqlite3-dev
+  # containers (lib/unpack/): mail, OLE2, PDF, CHM/SZDD/KWAJ
+  libgmime-3.0-dev libgsf-1-dev libqpdf-dev libmspack-dev
+  # container tests build their own archives with these
+  zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2
+  # updates: HTTP server/client, and nginx for the static-mirror test
+  libcpp-httplib-dev nginx
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers and oracles
-  clamav clamav-testfiles yara ripgrep hyperfine
+  clamav clamav-testfiles yara ripgrep hyperfine time
+  clamav-daemon clamdscan
 )
 
 # Hyperscan is x86-only; Vectorscan provides the same API elsewhere.

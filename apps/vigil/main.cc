@@ -5,6 +5,9 @@
 
 namespace vigil::cli {
 int ScanCommand(int argc, char** argv);
+int QuarantineCommand(int argc, char** argv);
+int UpdateCommand(int argc, char** argv);
+int LogCommand(int argc, char** argv);
 }
 
 namespace {
@@ -13,6 +16,9 @@ constexpr const char* kHelp = R"(Usage: vigil COMMAND [OPTIONS]
 
 Commands:
   scan [OPTIONS] PATH...   scan files and directories (see: vigil scan --help)
+  quarantine COMMAND       list, show, restore, delete, purge, export vault entries
+  update [OPTIONS]         fetch, verify and install signature updates (see: vigil update --help)
+  log verify --server URL  audit an update server's transparency log
   version                  print the version
 
 )";
@@ -26,6 +32,9 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "scan") return vigil::cli::ScanCommand(argc - 2, argv + 2);
+  if (cmd == "quarantine") return vigil::cli::QuarantineCommand(argc - 2, argv + 2);
+  if (cmd == "update") return vigil::cli::UpdateCommand(argc - 2, argv + 2);
+  if (cmd == "log") return vigil::cli::LogCommand(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     std::printf("vigil %s\n", VIGIL_VERSION);
     return 0;

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cinttypes>
 #include <chrono>
 #include <condition_variable>
@@ -19,7 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "daemon_client.h"
 #include "report/report.h"
+#include "scan_action.h"
 #include "signatures/loader.h"
 #include "vigil/engine.h"
 #include "walk/walk.h"
@@ -38,12 +42,26 @@ Output and exit codes follow clamscan: 0 clean, 1 found, 2 error.
   -i, --infected          print infected files only
       --no-summary        no summary block at the end
       --json              one JSON object per file instead of text
+      --daemon[=SOCKET]   scan through a running vigild (Unix socket path or
+                          HOST:PORT; default $VIGILD_SOCKET or /run/vigil/vigild.ctl)
       --exclude=REGEX     skip files whose path matches
       --exclude-dir=REGEX skip directories whose path matches
       --max-filesize=SIZE skip larger files (default 100M; K/M/G suffixes)
+      --max-scansize=SIZE most bytes scanned inside one file's containers (default 400M)
+      --max-files=N       most members extracted from one file (default 10000)
+      --max-recursion=N   deepest container nesting (default 17)
+      --max-scantime=MS   most milliseconds spent on one file (default 120000)
+      --alert-exceeds-max[=yes|no]  report Heuristics.Limits.Exceeded.* instead of skipping
+      --alert-encrypted[=yes|no]    report Heuristics.Encrypted.* for encrypted archives
+      --scan-archive[=yes|no]       look inside archives and compressed files (default yes)
   -j, --threads=N         scanning threads (default: all cores)
       --cache-dir=DIR     compiled-engine cache (default: per-user cache dir)
       --no-cache          always compile, never read or write the cache
+      --quarantine        move infected files into the quarantine vault
+      --vault=DIR         the vault for --quarantine (see: vigil quarantine --help)
+      --move=DIR          move infected files into DIR
+      --copy=DIR          copy infected files into DIR
+      --remove            remove infected files (no way back; prefer --quarantine)
   -h, --help              this help
 
 Without -d the database is looked up in $VIGIL_DB, the user's and the
@@ -64,8 +82,12 @@ struct Options {
   bool all_match = false, infected_only = false, summary = true, json = false, no_cache = false;
   std::vector<std::string> exclude, exclude_dir;
   uint64_t max_filesize = 100ull << 20;
+  ScanOptions scan;  // container limits and alerts (--max-scansize, --alert-encrypted, ...)
   unsigned threads = 0;
   std::string cache_dir;
+  ActionOptions action;  // --quarantine, --move, --copy, --remove (scan_action.h)
+  bool use_daemon = false;    // --daemon[=SOCKET]: scan through vigild (daemon_client.h)
+  std::string daemon_socket;
 };
 
 bool ParseSize(const std::string& s, uint64_t* out) {
@@ -80,6 +102,47 @@ bool ParseSize(const std::string& s, uint64_t* out) {
   else if (suf == "g" || suf == "G") *out = v << 30;
   else return false;
   return true;
+}
+
+// Container limits and alerts, spelled as clamscan spells them. Returns 1
+// when `argv[*i]` was one of them, 0 when not, -1 after printing an error.
+int ParseContainerArg(int argc, char** argv, int* i, ScanOptions* o) {
+  std::string a = argv[*i];
+  auto name_value = [&](const char* name, std::string* v) {
+    std::string n = name;
+    if (a.starts_with(n + "=")) { *v = a.substr(n.size() + 1); return true; }
+    if (a == n && *i + 1 < argc) { *v = argv[++*i]; return true; }
+    return false;
+  };
+  auto flag = [&](const char* name, bool* out) -> int {
+    std::string n = name, v;
+    if (a == n) { *out = true; return 1; }
+    if (!a.starts_with(n + "=")) return 0;
+    v = a.substr(n.size() + 1);
+    if (v == "yes" || v == "1" || v == "true") *out = true;
+    else if (v == "no" || v == "0" || v == "false") *out = false;
+    else { std::fprintf(stderr, "vigil scan: %s takes yes or no\n", name); return -1; }
+    return 1;
+  };
+  auto number = [&](const char* name, bool size, uint64_t* out) -> int {
+    std::string v;
+    if (!name_value(name, &v)) return 0;
+    char* end = nullptr;
+    errno = 0;
+    bool ok = size ? ParseSize(v, out) : (*out = std::strtoull(v.c_str(), &end, 10), !errno && end && !*end && !v.empty());
+    if (!ok) { std::fprintf(stderr, "vigil scan: bad %s '%s'\n", name, v.c_str()); return -1; }
+    return 1;
+  };
+  uint64_t n = 0;
+  int r;
+  if ((r = number("--max-scansize", true, &o->max_scansize))) return r;
+  if ((r = number("--max-files", false, &o->max_files))) return r;
+  if ((r = number("--max-recursion", false, &n))) { o->max_recursion = static_cast<uint32_t>(std::min<uint64_t>(n, 1u << 20)); return r; }
+  if ((r = number("--max-scantime", false, &n))) { o->max_scantime_ms = static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX)); return r; }
+  if ((r = flag("--alert-exceeds-max", &o->alert_exceeds_max))) return r;
+  if ((r = flag("--alert-encrypted", &o->alert_encrypted))) return r;
+  if ((r = flag("--scan-archive", &o->scan_archive))) return r;
+  return 0;
 }
 
 // Returns an exit code when parsing ends the program, nullopt to continue.
@@ -106,10 +169,14 @@ std::optional<int> ParseArgs(int argc, char** argv, Options* o) {
     if (only_paths || a == "-" || a.empty() || a[0] != '-') { o->paths.push_back(a); continue; }
     if (a == "--") { only_paths = true; continue; }
     if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); return 0; }
+    if (int r = ParseActionArg(argc, argv, &i, &o->action)) { if (r < 0) return 2; continue; }
+    if (int r = ParseContainerArg(argc, argv, &i, &o->scan)) { if (r < 0) return 2; continue; }
     if (a == "-r" || a == "--recursive") continue;
     if (a == "-z" || a == "--allmatch") { o->all_match = true; continue; }
     if (a == "-i" || a == "--infected") { o->infected_only = true; continue; }
     if (a == "--no-summary") { o->summary = false; continue; }
+    if (a == "--daemon") { o->use_daemon = true; continue; }
+    if (a.starts_with("--daemon=")) { o->use_daemon = true; o->daemon_socket = a.substr(9); continue; }
     if (a == "--json") { o->json = true; continue; }
     if (a == "--no-cache") { o->no_cache = true; continue; }
     if (value(i, a, "-d", &v) || value(i, a, "--database", &v)) { o->databases.push_back(v); continue; }
@@ -233,6 +300,14 @@ class Queue {
 int ScanCommand(int argc, char** argv) {
   Options o;
   if (auto rc = ParseArgs(argc, argv, &o)) return *rc;
+  if (o.use_daemon) {
+    if (o.action.kind != ActionOptions::Kind::kNone) {
+      std::fprintf(stderr, "vigil scan: --quarantine, --move, --copy and --remove act on the descriptor this process scans; they cannot be combined with --daemon\n");
+      return 2;
+    }
+    if (o.paths.empty()) o.paths.push_back(".");
+    return DaemonScan(o.daemon_socket, o.paths, DaemonScanOptions{o.all_match, o.infected_only, o.summary});
+  }
   if (o.paths.empty()) o.paths.push_back(".");
   auto start = std::chrono::steady_clock::now();
   std::string start_date = Now();
@@ -265,6 +340,10 @@ int ScanCommand(int argc, char** argv) {
     engine = std::move(r).value();
   }
   for (const auto& w : GetEngineInfo(*engine).warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+  // Acting on infected files: open once, scan and act through that descriptor.
+  std::unique_ptr<ScanAction> action;
+  o.action.json = o.json;
+  if (o.action.kind != ActionOptions::Kind::kNone) action = std::make_unique<ScanAction>(o.action, dbs, engine);
 
   auto printer = o.json ? report::MakeJsonPrinter(stdout)
                         : report::MakeTextPrinter(stdout, report::TextOptions{o.infected_only});
@@ -272,7 +351,7 @@ int ScanCommand(int argc, char** argv) {
   sum.known = GetEngineInfo(*engine).known_signatures;
   sum.start_date = start_date;
   std::mutex out_mu;
-  ScanOptions sopt;
+  ScanOptions sopt = o.scan;
   sopt.all_match = o.all_match;
   sopt.max_filesize = o.max_filesize;
 
@@ -282,10 +361,11 @@ int ScanCommand(int argc, char** argv) {
   std::string current;
   auto last_progress = std::chrono::steady_clock::now();
   bool warned = false;  // a stderr warning makes the exit code 2 without counting an error
-  auto record = [&](const std::string& path, const ScanResult& r, double secs) {
+  auto record = [&](const std::string& path, const ScanResult& r, double secs, const std::string& act = {}) {
     std::lock_guard<std::mutex> l(out_mu);
     if (progress) std::fputs("\r\033[K", stderr);
     printer->File(path, r, secs);
+    if (!act.empty()) std::fputs(act.c_str(), stdout);  // the action line follows the scan line
     if (r.verdict == Verdict::kError) ++sum.errors;
     else if (!r.empty) ++sum.files;  // clamscan counts skipped big files, not empty ones
     if (r.verdict == Verdict::kInfected) ++sum.infected;
@@ -315,6 +395,7 @@ int ScanCommand(int argc, char** argv) {
     Scanner s(engine);
     auto t0 = std::chrono::steady_clock::now();
     ScanResult r = s.ScanFd(STDIN_FILENO, sopt);
+    r.empty = false;  // clamscan reports empty standard input as "stdin: OK"
     record("stdin", r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 
@@ -363,8 +444,9 @@ int ScanCommand(int argc, char** argv) {
           continue;
         }
         auto t0 = std::chrono::steady_clock::now();
-        ScanResult r = s.ScanFile(e.path, sopt);
-        record(e.path, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        std::string act;
+        ScanResult r = action ? action->ScanAndAct(s, e.path, sopt, &act) : s.ScanFile(e.path, sopt);
+        record(e.path, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), act);
       }
     });
   }
@@ -379,6 +461,7 @@ int ScanCommand(int argc, char** argv) {
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sum.end_date = Now();
   printer->Finish(sum, o.summary);
+  if (action && action->failures()) return 2;  // an infected file could not be acted on
   // As clamscan: a detection wins over errors.
   if (sum.infected) return 1;
   return (sum.errors || warned) ? 2 : 0;

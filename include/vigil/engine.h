@@ -24,6 +24,15 @@ struct EngineOptions {
 struct ScanOptions {
   bool all_match = false;                    // report every matching signature
   uint64_t max_filesize = 100ull << 20;      // larger files are skipped (clamscan's default)
+  // Looking inside containers (lib/unpack/), with clamscan's limits and
+  // defaults; 0 means no limit. Limits apply per top-level file.
+  uint64_t max_scansize = 400ull << 20;      // bytes scanned in all members together
+  uint64_t max_files = 10000;                // members extracted
+  uint32_t max_recursion = 17;               // container nesting depth
+  uint32_t max_scantime_ms = 120000;         // wall time
+  bool scan_archive = true;                  // archives and compressed streams (libarchive)
+  bool alert_exceeds_max = false;            // report Heuristics.Limits.Exceeded.* instead of skipping
+  bool alert_encrypted = false;              // report Heuristics.Encrypted.* for encrypted members
 };
 
 class Engine;

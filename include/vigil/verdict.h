@@ -25,6 +25,12 @@ struct ScanResult {
   Status error;                    // set when verdict == kError
   std::string error_text;          // clamscan-style short reason for the report line
   bool empty = false;              // zero-length file (clamscan reports "Empty file")
+  // Where inside the file each name was found, parallel to `names`: "" for
+  // the file itself, else the path through the containers, members joined
+  // by "//" ("dir/inner.doc//Macros/VBA/Module1").
+  std::vector<std::string> locations;
+  std::vector<std::string> warnings;  // truncated or corrupt containers, skipped members
+  uint64_t members = 0;               // members scanned inside containers
 };
 
 }  // namespace vigil

@@ -18,7 +18,7 @@ namespace vigil::compile {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: gap kind and special place per element
 
 class Writer {
  public:
@@ -108,9 +108,10 @@ void WriteHashes(Writer* w, const HashIndex& idx) {
 bool ReadHashes(Reader* r, size_t names, HashIndex* idx) {
   uint64_t n = r->U64();
   std::string_view raw = r->Bytes();
-  if (!r->ok() || raw.size() != n * sizeof(HashEntry)) return false;
+  // Divide rather than multiply: n * sizeof can wrap around to raw.size().
+  if (!r->ok() || raw.size() % sizeof(HashEntry) || n != raw.size() / sizeof(HashEntry)) return false;
   std::vector<HashEntry> entries(n);
-  std::memcpy(entries.data(), raw.data(), raw.size());
+  if (n) std::memcpy(entries.data(), raw.data(), raw.size());  // data() may be null when empty
   for (const auto& e : entries)
     if (static_cast<unsigned>(e.kind) > 2 || e.name >= names || e.size < sig::kAnySize) return false;
   idx->Restore(std::move(entries));
@@ -235,6 +236,8 @@ Result<std::string> SerializeDb(const CompiledDb& db) {
       for (const auto& a : e.alts) WriteMatch(&w, a);
       w.U32(e.gap_min);
       w.U32(e.gap_max);
+      w.U8(static_cast<uint8_t>(e.gap_kind));
+      w.U8(static_cast<uint8_t>(e.place));
     }
   }
   VIGIL_RETURN_IF_ERROR(WriteGroup(&w, db.raw));
@@ -252,9 +255,10 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
   std::string blob(r.Bytes());
   uint64_t nn = r.U64();
   std::string_view ends_raw = r.Bytes();
-  if (!r.ok() || ends_raw.size() != nn * sizeof(uint32_t)) return bad();
+  if (!r.ok() || ends_raw.size() % sizeof(uint32_t) || nn != ends_raw.size() / sizeof(uint32_t))
+    return bad();
   std::vector<uint32_t> ends(nn);
-  std::memcpy(ends.data(), ends_raw.data(), ends_raw.size());
+  if (nn) std::memcpy(ends.data(), ends_raw.data(), ends_raw.size());  // data() may be null when empty
   if (!db->names.Restore(std::move(blob), std::move(ends))) return bad();
   if (!r.ok() || !ReadHashes(&r, db->names.size(), &db->hashes) ||
       !ReadHashes(&r, db->names.size(), &db->allow))
@@ -270,7 +274,7 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
     b.offset.value = static_cast<int64_t>(r.U64());
     b.offset.section = r.U32();
     b.offset.max_shift = r.U32();
-    uint64_t ne = r.Count(1 + 8 + 8 + 8);
+    uint64_t ne = r.Count(1 + 8 + 8 + 8 + 2);
     if (b.name >= db->names.size() || ne == 0) return bad();
     b.pattern.elems.resize(ne);
     for (auto& e : b.pattern.elems) {
@@ -283,6 +287,12 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
       for (auto& a : e.alts) if (!ReadMatch(&r, &a)) return bad();
       e.gap_min = r.U32();
       e.gap_max = r.U32();
+      uint8_t gap_kind = r.U8(), place = r.U8();
+      if (gap_kind > static_cast<uint8_t>(sig::GapKind::kByteRange) ||
+          place > static_cast<uint8_t>(sig::Place::kAfter))
+        return bad();
+      e.gap_kind = static_cast<sig::GapKind>(gap_kind);
+      e.place = static_cast<sig::Place>(place);
       bool shape_ok = (e.kind == sig::ElemKind::kBytes) ? !e.bytes.empty()
                       : (e.kind == sig::ElemKind::kAlt || e.kind == sig::ElemKind::kNegAlt)
                           ? !e.alts.empty() && std::none_of(e.alts.begin(), e.alts.end(), [](auto& a) { return a.empty(); })

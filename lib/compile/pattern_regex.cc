@@ -53,30 +53,38 @@ Result<std::string> PatternToRegex(const sig::Pattern& p) {
         out += ')';
         break;
       case sig::ElemKind::kNegAlt: {
-        if (e.alts[0].size() != 1) return Status::Unsupported("negated multi-byte alternation");
-        out += "[^";
-        for (const auto& a : e.alts) {
-          if (!a[0].exact()) return Status::Unsupported("negated nibble alternation");
-          AppendHex(&out, a[0].value);
+        bool single_exact = e.alts[0].size() == 1;
+        for (const auto& a : e.alts) single_exact = single_exact && a[0].exact();
+        if (!single_exact) {  // widened: any bytes of that length
+          out += "[\\x00-\\xff]{" + std::to_string(e.alts[0].size()) + "}";
+          break;
         }
+        out += "[^";
+        for (const auto& a : e.alts) AppendHex(&out, a[0].value);
         out += ']';
         break;
       }
       case sig::ElemKind::kGap:
+        if (e.gap_min > e.gap_max) return Status::Unsupported("gap that never matches");
+        if (e.gap_max == 0) break;  // "[0-0]": Hyperscan refuses an empty repeat
         out += "[\\x00-\\xff]{" + std::to_string(e.gap_min) + ",";
         if (e.gap_max != sig::kGapUnbounded) out += std::to_string(e.gap_max);
         out += '}';
         break;
       case sig::ElemKind::kBoundary:
-        out += "(?:";
-        AppendClass(&out, match::IsBoundaryByte);
-        out += "|$)";
-        break;
       case sig::ElemKind::kLine:
-        out += "(?:\\r\\n|\\r|\\n|$)";
-        break;
       case sig::ElemKind::kNonAlnum:
-        AppendClass(&out, match::IsNonAlnumByte);
+        if (e.place == sig::Place::kBefore || e.place == sig::Place::kAfter)
+          break;  // zero-width: widened to nothing
+        if (e.kind == sig::ElemKind::kBoundary) {
+          AppendClass(&out, match::IsBoundaryByte);
+        } else if (e.kind == sig::ElemKind::kNonAlnum) {
+          AppendClass(&out, match::IsNonAlnumByte);
+        } else if (e.place == sig::Place::kInside) {
+          out += "(?:\\r\\n|\\n)";
+        } else {
+          out += "(?:\\n|[\\x00-\\xff]\\r)";
+        }
         break;
     }
   }

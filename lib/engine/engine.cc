@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "compile/cache.h"
+#include "engine/containers.h"
 #include "engine/engine_internal.h"
 #include "match/text.h"
 #include "match/verify.h"
@@ -106,14 +107,18 @@ bool IsPureLiteral(const sig::Pattern& p) {
 
 // clamscan ignores files this small altogether.
 constexpr size_t kMinScanSize = 6;
+// clamscan normalises text files up to this size only (its MaxScriptNormalize).
+constexpr size_t kMaxNormalizeSize = 5 * 1024 * 1024;
 
 }  // namespace
 
-struct Scanner::Impl {
+struct Scanner::Impl : engine::LayerScanner {
   std::shared_ptr<const Engine> engine;
   std::unique_ptr<hs_scratch_t, ScratchDeleter> scratch;
   std::string text_buf;   // normalised text, reused
   std::string read_buf;   // small files and streams, reused
+  // Whether some target-7 signature has an offset from the end; see Scan.
+  bool text_eof_offsets = false;
 
   // State of one group scan, visible to the Hyperscan callback.
   struct Pass {
@@ -157,8 +162,8 @@ struct Scanner::Impl {
     uint32_t sid = g.regex_sigs[id - g.literal_count];
     if (Seen(*p->hits, sid)) return 0;
     const sig::BodySig& s = p->db->bodies[sid];
-    if (s.offset.kind == sig::Offset::Kind::kAny ||
-        match::VerifyEndingAt(s, p->data, static_cast<size_t>(to)))
+    // The expression may accept more than the signature: always verify.
+    if (match::VerifyEndingAt(s, p->data, static_cast<size_t>(to)))
       return Record(p, sid, to);
     return 0;
   }
@@ -167,6 +172,8 @@ struct Scanner::Impl {
   Status RunGroup(const compile::Group& g, match::Data d, bool all, std::vector<Hit>* out) {
     const auto& db = engine->db();
     std::vector<Hit> hits;
+    match::ScanMemo memo;  // whole-buffer answers, once per signature
+    d.memo = &memo;
     Pass pass{&db, &g, d, all, &hits};
     bool stop = false;
     for (uint32_t sid : g.positional) {
@@ -216,7 +223,7 @@ struct Scanner::Impl {
     }
   }
 
-  bool AllowListed(std::string_view data) {
+  bool AllowListed(std::string_view data) override {
     const auto& db = engine->db();
     uint8_t kinds = db.allow.KindsForSize(static_cast<int64_t>(data.size()));
     uint8_t digest[32];
@@ -231,9 +238,17 @@ struct Scanner::Impl {
     return false;
   }
 
+  // The whole file: its own passes, then what it contains
+  // (lib/engine/containers.cc, lib/unpack/).
+  ScanResult Scan(std::string_view data, const ScanOptions& opt) {
+    ScanResult res = ScanLayer(data, opt);
+    engine::ScanContainers(*this, data, opt, &res);
+    return res;
+  }
+
   // Scans like clamscan: a raw pass (body signatures, then hashes) and, for
   // text, a pass over the normalised text (type-7 signatures, then type 0).
-  ScanResult Scan(std::string_view data, const ScanOptions& opt) {
+  ScanResult ScanLayer(std::string_view data, const ScanOptions& opt) override {
     ScanResult res;
     res.size = data.size();
     if (data.empty()) {
@@ -263,7 +278,8 @@ struct Scanner::Impl {
     res.bytes_scanned = data.size();
     add_hits(hits);
     if (!done()) CheckHashes(data, opt, &res);
-    if (!done() && (!db.text.empty() || !db.raw.empty()) && match::LooksLikeText(data)) {
+    if (!done() && (!db.text.empty() || !db.raw.empty()) && data.size() <= kMaxNormalizeSize &&
+        match::LooksLikeText(data)) {
       match::NormalizeText(data, &text_buf);
       match::Data text{reinterpret_cast<const uint8_t*>(text_buf.data()), text_buf.size()};
       hits.clear();
@@ -271,6 +287,9 @@ struct Scanner::Impl {
       add_hits(hits);
       if (!done()) {
         hits.clear();
+        // clamscan evaluates "EOF-n" offsets of target-0 signatures on the
+        // normalised text only when some target-7 signature needs them too.
+        text.eof_offsets = text_eof_offsets;
         if (Status st = RunGroup(db.raw, text, opt.all_match, &hits); !st.ok()) return fail(st);
         add_hits(hits);
       }
@@ -292,6 +311,9 @@ Scanner::Scanner(std::shared_ptr<const Engine> engine) : impl_(std::make_unique<
   impl_->engine = std::move(engine);
   hs_scratch_t* s = nullptr;
   const auto& db = impl_->engine->db();
+  for (const auto& b : db.bodies)
+    if (b.target == sig::kTargetAscii && b.offset.kind == sig::Offset::Kind::kFromEnd)
+      impl_->text_eof_offsets = true;
   for (const auto* g : {&db.raw, &db.text})
     if (g->literals) hs_alloc_scratch(g->literals.get(), &s);
   impl_->scratch.reset(s);
@@ -314,11 +336,7 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
   }
   if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > kReadThreshold) {
     uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (size > options.max_filesize) {
-      res.size = size;
-      res.verdict = Verdict::kSkipped;
-      return res;
-    }
+    if (engine::SkipTooLarge(size, options, &res)) return res;
     void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       res.verdict = Verdict::kError;
@@ -345,12 +363,8 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
       return res;
     }
     if (n == 0) break;
-    if (buf.size() + static_cast<size_t>(n) > options.max_filesize) {
-      // Like clamscan, data beyond the limit is not scanned.
-      res.size = buf.size() + static_cast<size_t>(n);
-      res.verdict = Verdict::kSkipped;
-      return res;
-    }
+    // Like clamscan, data beyond the limit is not scanned.
+    if (engine::SkipTooLarge(buf.size() + static_cast<size_t>(n), options, &res)) return res;
     buf.append(chunk, static_cast<size_t>(n));
   }
   return impl_->Scan(buf, options);

@@ -70,6 +70,25 @@ class JsonPrinter : public Printer {
     std::snprintf(t, sizeof t, "%.6f", seconds);
     line += ",\"time\":" + std::string(t);
     if (r.verdict == Verdict::kError) line += ",\"error\":\"" + JsonEscape(r.error.message()) + "\"";
+    // Where inside containers each signature matched: "outer.zip//dir/inner.doc".
+    if (!r.locations.empty()) {
+      line += ",\"detections\":[";
+      for (size_t i = 0; i < r.names.size() && i < r.locations.size(); ++i) {
+        if (i) line += ',';
+        std::string where = r.locations[i].empty() ? path : path + "//" + r.locations[i];
+        line += "{\"signature\":\"" + JsonEscape(r.names[i]) + "\",\"path\":\"" + JsonEscape(where) + "\"}";
+      }
+      line += ']';
+    }
+    if (r.members) line += ",\"members\":" + std::to_string(r.members);
+    if (!r.warnings.empty()) {
+      line += ",\"warnings\":[";
+      for (size_t i = 0; i < r.warnings.size(); ++i) {
+        if (i) line += ',';
+        line += '"' + JsonEscape(r.warnings[i]) + '"';
+      }
+      line += ']';
+    }
     line += "}\n";
     std::fputs(line.c_str(), out_);
   }
@@ -101,6 +120,13 @@ std::string JsonEscape(const std::string& s) {
     bool valid = len > 0 && i + len <= s.size();
     for (size_t k = 1; valid && k < len; ++k)
       valid = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (valid && len > 1) {
+      // Well-formed means shortest form, no UTF-16 surrogates, at most U+10FFFF.
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      valid = len == 2   ? c >= 0xc2
+              : len == 3 ? (c != 0xe0 || c1 >= 0xa0) && (c != 0xed || c1 < 0xa0)
+                         : c <= 0xf4 && (c != 0xf0 || c1 >= 0x90) && (c != 0xf4 || c1 < 0x90);
+    }
     if (!valid) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);

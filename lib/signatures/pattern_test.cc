@@ -57,7 +57,7 @@ const Golden kGolden[] = {
     Ok("cc(aa|bb|dd)", "cc(aa|bb|dd)"),
     Ok("cc(aabb|ddee)ff", "cc(aabb|ddee)ff"),
     Ok("cc(aa|bbdd|eeff00)ff", "cc(aa|bbdd|eeff00)ff"),
-    Ok("cc(a?|?b|??)dd", "cc(a?|?b|??)dd"),
+    Ok("cc(a?|?b|?\?)dd", "cc(a?|?b|?\?)dd"),
     Ok("cc(AA|Bb)dd", "cc(aa|bb)dd"),
     // A one-way alternation is plain bytes and merges with its neighbours.
     Ok("cc(aa)dd", "ccaadd"),
@@ -73,8 +73,9 @@ const Golden kGolden[] = {
     Ok("6162(W)6364", "6162(W)6364"),
     Ok("(W)", "(W)"),
     // Everything at once.
-    Ok("4d5a{2}??(aa|bbcc)!(dd|ee)*[1-3]ff?f(B)f?(L)(W){-9}00",
-       "4d5a{2}??(aa|bbcc)!(dd|ee)*{1-3}ff?f(B)f?(L)(W){0-9}00"),
+    Ok("4d5a{2}?\?(aa|bbcc)!(dd|ee)*ff[1-3]f?(B)f?(L)(W){-9}00",
+       "4d5a{2}?\?(aa|bbcc)!(dd|ee)*ff{1-3}f?(B)f?(L)(W){0-9}00"),
+    Ok("4d*[1-3]5a", "4d{1-}5a"),
 
     // Malformed inputs.
     Bad("", "empty signature"),

@@ -26,6 +26,12 @@ std::string Md5Hex(std::string_view data) {
   return out;
 }
 
+// libarchive may fail without setting a message: never build a string from NULL.
+std::string ArchiveError(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "unreadable archive";
+}
+
 }  // namespace
 
 Result<CvdHeader> ParseCvdHeader(std::string_view data) {
@@ -65,21 +71,33 @@ Status ReadCvd(std::string_view data, const std::string& display_name, bool chec
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_memory(a.get(), payload.data(), payload.size()) != ARCHIVE_OK)
-    return Status::Corruption(display_name + ": " + archive_error_string(a.get()));
+    return Status::Corruption(display_name + ": " + ArchiveError(a.get()));
   archive_entry* e = nullptr;
   std::string buf;
   while (true) {
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-      return Status::Corruption(display_name + ": " + archive_error_string(a.get()));
+      return Status::Corruption(display_name + ": " + ArchiveError(a.get()));
     if (archive_entry_filetype(e) != AE_IFREG) continue;
+    const char* path = archive_entry_pathname(e);
+    std::string name = path ? path : "";
     la_int64_t size = archive_entry_size(e);
     if (size < 0 || size > (int64_t{1} << 31)) return Status::Corruption(display_name + ": bad member size");
-    buf.resize(static_cast<size_t>(size));
-    la_ssize_t got = archive_read_data(a.get(), buf.data(), buf.size());
-    if (got != size) return Status::Corruption(display_name + ": truncated member " + archive_entry_pathname(e));
-    VIGIL_RETURN_IF_ERROR(member(archive_entry_pathname(e), buf));
+    // Read what is really there rather than trusting the header's size:
+    // memory then follows the data, not a number an attacker wrote.
+    buf.clear();
+    char chunk[1 << 16];
+    while (true) {
+      la_ssize_t got = archive_read_data(a.get(), chunk, sizeof chunk);
+      if (got < 0) return Status::Corruption(display_name + ": " + name + ": " + ArchiveError(a.get()));
+      if (got == 0) break;
+      buf.append(chunk, static_cast<size_t>(got));
+      if (buf.size() > static_cast<size_t>(size)) break;
+    }
+    if (buf.size() != static_cast<size_t>(size))
+      return Status::Corruption(display_name + ": truncated member " + name);
+    VIGIL_RETURN_IF_ERROR(member(name, buf));
   }
   return Status::Ok();
 }

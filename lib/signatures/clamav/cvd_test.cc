@@ -59,7 +59,9 @@ std::string MakeTar(const Members& members, bool gzip) {
     archive_entry_set_size(e, dir ? 0 : static_cast<la_int64_t>(data.size()));
     archive_entry_set_mtime(e, 1700000000, 0);
     EXPECT_EQ(archive_write_header(a, e), ARCHIVE_OK);
-    if (!dir) EXPECT_EQ(archive_write_data(a, data.data(), data.size()), static_cast<la_ssize_t>(data.size()));
+    if (!dir) {
+      EXPECT_EQ(archive_write_data(a, data.data(), data.size()), static_cast<la_ssize_t>(data.size()));
+    }
     archive_entry_free(e);
   }
   EXPECT_EQ(archive_write_close(a), ARCHIVE_OK);
@@ -247,14 +249,19 @@ TEST(Cvd, EveryTruncationFailsCleanly) {
     EXPECT_FALSE(Read(cut, &got).ok()) << n;
     EXPECT_TRUE(got.empty()) << n;
     if (n <= 512) continue;
-    // With a header that matches the cut payload, the archive reader must
-    // notice the missing data and say so.
+    // With a header that matches the cut payload, the read fails, or (cut
+    // between members, where a tar may simply end) hands out only whole,
+    // unchanged members.
     std::string payload(cut.substr(512));
     std::string fixed = MakeHeader({}, payload) + payload;
     got.clear();
     Status st = Read(fixed, &got);
-    EXPECT_FALSE(st.ok()) << "payload cut at " << payload.size();
-    if (!st.ok()) EXPECT_EQ(st.code(), StatusCode::kCorruption);
+    if (!st.ok()) {
+      EXPECT_EQ(st.code(), StatusCode::kCorruption);
+    }
+    Members in = DailyMembers();
+    ASSERT_LE(got.size(), in.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], in[i]) << "payload cut at " << payload.size();
   }
 }
 
@@ -269,7 +276,9 @@ TEST(Cvd, UncompressedTruncationsFailOrYieldOnlyWholeMembers) {
     // handed out must be whole, unchanged members.
     ASSERT_LE(got.size(), in.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], in[i]) << "cut at " << n;
-    if (!st.ok()) EXPECT_EQ(st.code(), StatusCode::kCorruption);
+    if (!st.ok()) {
+      EXPECT_EQ(st.code(), StatusCode::kCorruption);
+    }
   }
 }
 

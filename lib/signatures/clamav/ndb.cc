@@ -15,8 +15,12 @@ Status ParseOffset(std::string_view s, Offset* o) {
   std::string_view base = s;
   size_t comma = s.find(',');
   if (comma != s.npos) {
-    if (!ParseNumber(s.substr(comma + 1), &o->max_shift)) return bad();
+    // clamscan reads an empty number around the comma as 0: "10," is "10,0"
+    // and ",5" is "0,5".
+    std::string_view shift = s.substr(comma + 1);
+    if (!shift.empty() && !ParseNumber(shift, &o->max_shift)) return bad();
     base = s.substr(0, comma);
+    if (base.empty()) base = "0";
   }
   uint64_t n = 0;
   if (base.starts_with("EOF-")) {
@@ -61,6 +65,12 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
     if (f[0].empty()) return Status::Corruption("empty signature name");
     // A signature meant for other engine versions is skipped before its
     // body is parsed: it may use syntax this engine does not know.
+    // Unlike hash databases, clamscan refuses a non-numeric level here.
+    for (size_t k = 4; k < f.size(); ++k) {
+      unsigned level = 0;
+      if (!f[k].empty() && !internal::ParseNumber(f[k], &level))
+        return Status::Corruption("bad functionality level '" + std::string(f[k]) + "'");
+    }
     if (!internal::FlevelApplies(f, 4)) return Status::Ok();  // skipped, uncounted
     BodySig b;
     unsigned target = 0;
@@ -78,8 +88,19 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
     auto pat = ParsePattern(f[3]);
     if (!pat.ok()) return pat.status();
     b.pattern = std::move(pat).value();
+    // clamscan's matchers index literal bytes; it refuses patterns without
+    // enough of them (a literal pattern goes to its Boyer-Moore matcher).
+    LoadLimits limits;
+    bool literal = f[3].find_first_of("?([{*") == std::string_view::npos;
+    bool floating = f[2] == "*" || f[2].find(',') != std::string_view::npos;
+    limits.literal_min3 = literal && (b.target == kTargetAny || (b.target == kTargetPe && !floating));
+    limits.qgram_filter = b.target == kTargetAny || b.target == kTargetPe ||
+                          b.target == kTargetMail || b.target == kTargetAscii;
+    VIGIL_RETURN_IF_ERROR(CheckLoadLimits(b.pattern, limits));
     b.evaluable = (b.target == kTargetAny || b.target == kTargetAscii) && b.offset.evaluable();
     if (!b.evaluable) ++unevaluable;
+    // A gap like "{3-1}" can never be satisfied: loaded and counted, never matched.
+    if (b.pattern.Impossible()) b.evaluable = false;
     parsed.emplace_back(std::move(b), std::string(f[0]));
     return Status::Ok();
   });

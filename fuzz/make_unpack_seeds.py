@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Seed corpora for the lib/unpack/ fuzz targets (fuzz/fuzz_unpack*.cc).
+
+Usage: make_unpack_seeds.py OUT_DIR   (writes OUT_DIR/fuzz_unpack*/...)
+Every seed is built here from scratch (Python 3 stdlib), none is committed.
+"""
+import base64
+import bz2
+import gzip
+import io
+import lzma
+import struct
+import sys
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+
+PAYLOAD = b"MZ" + b"\x90\x00" * 30 + b"seed payload " * 8
+
+
+def pe(extra=b""):
+    h = bytearray(0x80)
+    h[0:2] = b"MZ"
+    h[0x3C:0x40] = struct.pack("<I", 0x40)
+    h[0x40:0x44] = b"PE\0\0"
+    h[0x46:0x48] = struct.pack("<H", 1)
+    return bytes(h) + extra
+
+
+def zip_of(files, method=zipfile.ZIP_DEFLATED):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as z:
+        for n, d in files:
+            z.writestr(n, d)
+    return b.getvalue()
+
+
+def tar_of(files, mode="w"):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode=mode) as t:
+        for n, d in files:
+            ti = tarfile.TarInfo(n)
+            ti.size = len(d)
+            t.addfile(ti, io.BytesIO(d))
+    return b.getvalue()
+
+
+def package(name, data):
+    label = name.encode() + b"\0"
+    path = b"C:\\tmp\\" + name.encode() + b"\0"
+    return (struct.pack("<H", 2) + label + path + struct.pack("<HH", 0, 3) + struct.pack("<I", len(path)) + path +
+            struct.pack("<I", len(data)) + data)
+
+
+def ole1(cls, native):
+    c = cls.encode() + b"\0"
+    return (struct.pack("<II", 0x0501, 2) + struct.pack("<I", len(c)) + c + struct.pack("<I", 0) +
+            struct.pack("<I", 0) + struct.pack("<I", len(native)) + native)
+
+
+def rtf(obj):
+    h = obj.hex()
+    lines = "\n".join(h[i:i + 64] for i in range(0, len(h), 64))
+    return ("{\\rtf1\\ansi{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata " + lines + "}}}").encode()
+
+
+def tnef(title, data):
+    out = struct.pack("<IH", 0x223E9F78, 1)
+
+    def attr(level, aid, value):
+        return struct.pack("<BII", level, aid, len(value)) + value + struct.pack("<H", sum(value) & 0xFFFF)
+    out += attr(1, 0x00089006, b"\x01\x00\x00\x00")
+    out += attr(2, 0x00069002, b"\x01\x00" + b"\xff" * 12)
+    out += attr(2, 0x00018010, title.encode() + b"\0")
+    out += attr(2, 0x0006800F, data)
+    return out
+
+
+BINHEX_ALPHABET = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
+
+
+def binhex(name, data):
+    n = name.encode()
+    raw = bytes([len(n)]) + n + b"\0" + b"TEXTttxt" + b"\0\0" + struct.pack(">II", len(data), 0) + b"\0\0"
+    raw += data + b"\0\0" + b"\0\0"
+    # Run-length: escape 0x90, and one run.
+    rle = raw.replace(b"\x90", b"\x90\x00") + b"A\x90\x05"
+    bits = "".join(f"{b:08b}" for b in rle)
+    bits += "0" * (-len(bits) % 6)
+    enc = bytes(BINHEX_ALPHABET[int(bits[i:i + 6], 2)] for i in range(0, len(bits), 6))
+    lines = b"\n".join(enc[i:i + 64] for i in range(0, len(enc), 64))
+    return b"(This file must be converted with BinHex 4.0)\n:" + lines + b":\n"
+
+
+def mail(multipart=True):
+    b64 = base64.encodebytes(PAYLOAD).decode()
+    uu = "begin 644 x.bin\n" + "".join(
+        chr(32 + len(PAYLOAD[i:i + 45])) + "".join(
+            chr(32 + ((v >> s) & 63) or 96) for k in range(0, len(PAYLOAD[i:i + 45]), 3)
+            for v in [int.from_bytes(PAYLOAD[i + k:i + k + 3].ljust(3, b"\0"), "big")] for s in (18, 12, 6, 0)) + "\n"
+        for i in range(0, len(PAYLOAD), 45)) + "`\nend\n"
+    return (f"From: a@example.com\nTo: b@example.com\nSubject: s\nMIME-Version: 1.0\n"
+            f"Content-Type: multipart/mixed; boundary=\"XX\"\n\n--XX\nContent-Type: text/plain\n\n{uu}\n--XX\n"
+            f"Content-Type: application/octet-stream; name*=UTF-8''x%20y.exe\n"
+            f"Content-Transfer-Encoding: base64\n\n{b64}\n--XX--\n").encode()
+
+
+def main():
+    out = Path(sys.argv[1])
+    seeds = {
+        "fuzz_unpack_pe": {"one": pe(b"x" * 64 + pe(b"tail")), "two": b"junk" + pe() + pe(b"y")},
+        "fuzz_unpack_tnef": {"one": tnef("clam.exe", PAYLOAD), "cut": tnef("a", PAYLOAD)[:-20]},
+        "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
+                            "raw": rtf(PAYLOAD)},
+        "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_html": {"b64": b'<html><a href="data:application/octet-stream;base64,' +
+                             base64.b64encode(PAYLOAD) + b'">x</a><img src="data:,%4d%5a%90">'},
+    }
+    seeds["fuzz_unpack"] = {
+        "zip": zip_of([("a/x.exe", PAYLOAD), ("b.txt", b"hello")]),
+        "stored.zip": zip_of([("x", PAYLOAD)], zipfile.ZIP_STORED),
+        "tgz": tar_of([("x", PAYLOAD)], "w:gz"),
+        "tbz": tar_of([("x", PAYLOAD)], "w:bz2"),
+        "gz": gzip.compress(PAYLOAD),
+        "bz2": bz2.compress(PAYLOAD),
+        "xz": lzma.compress(PAYLOAD),
+        "mail": mail(),
+        "pe": seeds["fuzz_unpack_pe"]["one"],
+        "tnef": seeds["fuzz_unpack_tnef"]["one"],
+        "rtf": seeds["fuzz_unpack_rtf"]["package"],
+        "binhex": seeds["fuzz_unpack_binhex"]["one"],
+        "html": seeds["fuzz_unpack_html"]["b64"],
+        "pdf": (b"%PDF-1.4\n1 0 obj<</Length " + str(len(zlib.compress(PAYLOAD))).encode() +
+                b"/Filter/FlateDecode>>stream\n" +
+                zlib.compress(PAYLOAD) + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"),
+    }
+    for target, files in seeds.items():
+        d = out / target
+        d.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (d / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+// The engine cache's payload: SerializeDb/DeserializeDb round-trip exactly,
+// and every truncation or corruption of a serialized db is rejected cleanly
+// (or, where a changed byte still makes a well-formed db, yields one that is
+// safe to use), never a crash.
+#include "compile/cache.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "match/verify.h"
+#include "signatures/loader.h"
+
+namespace vigil::compile {
+namespace {
+
+constexpr char kHashes[] =
+    "44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n"
+    "3395856ce81f2b7382dee72602f798b642f14140:68:Eicar.Sha1\n"
+    "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:*:Eicar.Sha256:73\n";
+constexpr char kAllow[] = "b1946ac92492d2347c6235b4d2611184:6:hello.txt\n";
+constexpr char kBodies[] =
+    "Body.Literal:0:*:68656c6c6f20776f726c64\n"            // prefiltered on a literal
+    "Body.Wild:0:*:4d5a9000??0300(0a|0b0c)ffff\n"          // literal anchor, wildcards around
+    "Body.Alt:0:*:7a7a(414243|444546)7a7a\n"
+    "Body.Pinned:0:0:4d5a9000\n"                           // verified at its offset
+    "Body.Eof:0:EOF-4,8:deadbeef\n"
+    "Body.Text:7:*:6576616c28\n"                           // normalised-text group
+    "Body.Zeros:0:*:0000??000000\n"                        // no good anchor: whole regex
+    "Body.Multi:0:*:6d756c7469*7061727473{2-6}6f6b6179\n"  // several parts
+    "Body.Pe:1:EP+0:4d5a9000\n";                           // loaded, not evaluable
+
+std::unique_ptr<CompiledDb> BuildDb() {
+  sig::SignatureSet set;
+  for (auto [name, text] : {std::pair{"t.hsb", kHashes}, {"t.fp", kAllow}, {"t.ndb", kBodies}}) {
+    Status st = sig::LoadDatabaseText(name, text, false, &set);
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
+  auto db = Compile(std::move(set), Strategy::kAnchor);
+  EXPECT_TRUE(db.ok()) << db.status().message();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+std::string MustSerialize(const CompiledDb& db) {
+  auto bytes = SerializeDb(db);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().message();
+  return bytes.ok() ? *bytes : std::string();
+}
+
+void ExpectSameGroup(const Group& a, const Group& b) {
+  EXPECT_EQ(a.positional, b.positional);
+  EXPECT_EQ(a.lit_first, b.lit_first);
+  EXPECT_EQ(a.regex_sigs, b.regex_sigs);
+  EXPECT_EQ(a.literal_count, b.literal_count);
+  EXPECT_EQ(a.literals == nullptr, b.literals == nullptr);
+  ASSERT_EQ(a.anchors.size(), b.anchors.size());
+  for (size_t i = 0; i < a.anchors.size(); ++i) {
+    EXPECT_EQ(a.anchors[i].sig, b.anchors[i].sig);
+    EXPECT_EQ(a.anchors[i].elem, b.anchors[i].elem);
+    EXPECT_EQ(a.anchors[i].alt, b.anchors[i].alt);
+    EXPECT_EQ(a.anchors[i].offset, b.anchors[i].offset);
+    EXPECT_EQ(a.anchors[i].length, b.anchors[i].length);
+  }
+}
+
+// Uses every body signature of an accepted db the way a scan would, over a
+// buffer that holds pieces of them: an accepted db must be safe to use.
+void Exercise(const CompiledDb& db) {
+  std::string data = "MZ\x90" + std::string(1, '\0') + "hello world zzABCzz multi parts..okay eval(";
+  data += std::string(8, '\0') + "\xde\xad\xbe\xef";
+  match::Data d{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+  for (const auto& b : db.bodies) {
+    for (size_t pos = 0; pos <= data.size(); ++pos) {
+      (void)match::VerifyAt(b, d, pos);
+      (void)match::VerifyEndingAt(b, d, pos);
+    }
+  }
+  for (const Group* g : {&db.raw, &db.text})
+    for (const auto& a : g->anchors)
+      for (size_t end = 0; end <= data.size(); ++end)
+        (void)match::VerifyAnchor(db.bodies[a.sig], a, d, end);
+}
+
+TEST(Cache, RoundTripIsExact) {
+  auto db = BuildDb();
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(db->hashes.size(), 3u);
+  ASSERT_EQ(db->allow.size(), 1u);
+  ASSERT_EQ(db->bodies.size(), 8u);  // Body.Pe is counted, not compiled
+  EXPECT_FALSE(db->raw.empty());
+  EXPECT_FALSE(db->text.empty());
+
+  std::string bytes = MustSerialize(*db);
+  auto back = DeserializeDb(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  const CompiledDb& r = **back;
+
+  ASSERT_EQ(r.names.size(), db->names.size());
+  for (size_t i = 0; i < r.names.size(); ++i) EXPECT_EQ(r.names[i], db->names[i]);
+  for (auto [x, y] : {std::pair{&r.hashes, &db->hashes}, std::pair{&r.allow, &db->allow}}) {
+    ASSERT_EQ(x->size(), y->size());
+    for (size_t i = 0; i < x->size(); ++i) {
+      const auto &p = x->entries()[i], &q = y->entries()[i];
+      EXPECT_EQ(p.kind, q.kind);
+      EXPECT_EQ(p.size, q.size);
+      EXPECT_EQ(p.digest, q.digest);
+      EXPECT_EQ(p.name, q.name);
+    }
+  }
+  ASSERT_EQ(r.bodies.size(), db->bodies.size());
+  for (size_t i = 0; i < r.bodies.size(); ++i) {
+    const auto &p = r.bodies[i], &q = db->bodies[i];
+    EXPECT_EQ(p.name, q.name);
+    EXPECT_EQ(p.target, q.target);
+    EXPECT_EQ(p.offset.kind, q.offset.kind);
+    EXPECT_EQ(p.offset.value, q.offset.value);
+    EXPECT_EQ(p.offset.section, q.offset.section);
+    EXPECT_EQ(p.offset.max_shift, q.offset.max_shift);
+    EXPECT_EQ(p.pattern.elems, q.pattern.elems) << sig::FormatPattern(q.pattern);
+  }
+  ExpectSameGroup(r.raw, db->raw);
+  ExpectSameGroup(r.text, db->text);
+  EXPECT_EQ(r.known, db->known);
+  EXPECT_EQ(r.known, 13u);
+  EXPECT_EQ(r.warnings, db->warnings);
+  // Serialising what was read gives the same bytes (Hyperscan's databases included).
+  EXPECT_EQ(MustSerialize(r), bytes);
+  Exercise(r);
+}
+
+TEST(Cache, EmptyDbRoundTrips) {
+  auto db = Compile(sig::SignatureSet{}, Strategy::kAnchor);
+  ASSERT_TRUE(db.ok());
+  std::string bytes = MustSerialize(**db);
+  auto back = DeserializeDb(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->known, 0u);
+  EXPECT_TRUE((*back)->bodies.empty());
+  EXPECT_EQ(MustSerialize(**back), bytes);
+}
+
+TEST(Cache, EveryTruncationIsRejected) {
+  auto db = BuildDb();
+  ASSERT_NE(db, nullptr);
+  std::string bytes = MustSerialize(*db);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto r = DeserializeDb(std::string_view(bytes.data(), n));
+    ASSERT_FALSE(r.ok()) << "accepted a payload cut to " << n << " of " << bytes.size() << " bytes";
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  }
+  // Trailing garbage is rejected too.
+  EXPECT_FALSE(DeserializeDb(bytes + '\0').ok());
+}
+
+TEST(Cache, RandomCorruptionIsRejectedOrHarmless) {
+  auto db = BuildDb();
+  ASSERT_NE(db, nullptr);
+  const std::string bytes = MustSerialize(*db);
+  std::mt19937_64 rng(20261123);
+  size_t accepted = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string b = bytes;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      size_t at = rng() % b.size();
+      switch (rng() % 4) {
+        case 0: b[at] = static_cast<char>(b[at] ^ (1u << (rng() % 8))); break;
+        case 1: b[at] = static_cast<char>(rng()); break;
+        case 2: b[at] = '\xff'; break;
+        case 3: b[at] = '\0'; break;
+      }
+    }
+    auto r = DeserializeDb(b);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+      continue;
+    }
+    // Accepted (a changed name byte, count or offset value, ...): it must
+    // serialise again and be safe to scan with.
+    ++accepted;
+    EXPECT_TRUE(SerializeDb(**r).ok());
+    Exercise(**r);
+  }
+  EXPECT_LT(accepted, 4000u);
+}
+
+TEST(Cache, HugeCountsAreRejectedWithoutAllocating) {
+  // A count field claiming 2^60 entries must fail the size check, not be
+  // handed to vector::resize.
+  auto db = Compile(sig::SignatureSet{}, Strategy::kAnchor);
+  ASSERT_TRUE(db.ok());
+  std::string bytes = MustSerialize(**db);
+  // 2^60 * 48 and 2^62 * 4 wrap around to 0 in 64 bits.
+  for (uint64_t huge : {uint64_t{1} << 60, uint64_t{1} << 62, ~uint64_t{0}}) {
+    for (size_t at = 0; at + 8 <= bytes.size(); ++at) {
+      std::string b = bytes;
+      b.replace(at, 8, reinterpret_cast<const char*>(&huge), 8);
+      auto r = DeserializeDb(b);
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::compile

@@ -1,0 +1,52 @@
+// Executables that carry other executables: a PE file found inside the
+// bytes of a PE file (droppers, self-extractors, unpacked images) is scanned
+// as a file of its own, from its "MZ" to the end of the parent — the same
+// extent clamscan scans, so whole-file hash signatures of a payload that was
+// appended last match.
+#include <cstring>
+
+#include "unpack/unpack.h"
+
+namespace vigil::unpack {
+namespace {
+
+uint32_t Le32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
+uint16_t Le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+
+// Embedded executables searched per parent; a hostile file full of "MZ"
+// headers must not multiply the work without bound.
+constexpr int kMaxEmbedded = 64;
+
+}  // namespace
+
+bool PeAt(std::string_view data, size_t off) {
+  if (off > data.size() || data.size() - off < 0x40) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data() + off);
+  size_t n = data.size() - off;
+  if (p[0] != 'M' || p[1] != 'Z') return false;
+  uint32_t pe = Le32(p + 0x3C);
+  if (pe < 0x40 || pe > 0x10000 || pe > n || n - pe < 24) return false;
+  if (std::memcmp(p + pe, "PE\0\0", 4) != 0) return false;
+  uint16_t sections = Le16(p + pe + 6);
+  return sections >= 1 && sections <= 96;
+}
+
+Status ReadEmbeddedPe(std::string_view data, Context& ctx) {
+  int found = 0;
+  size_t pos = 1;
+  while (found < kMaxEmbedded && pos + 0x40 <= data.size()) {
+    const void* hit = std::memchr(data.data() + pos, 'M', data.size() - pos);
+    if (!hit) break;
+    pos = static_cast<size_t>(static_cast<const char*>(hit) - data.data());
+    if (PeAt(data, pos)) {
+      ++found;
+      if (ctx.Stopped() || !ctx.Admit(data.size() - pos)) return Status::Ok();
+      std::string name = "embedded-pe@" + std::to_string(pos);
+      if (!ctx.sink.Member(name, data.substr(pos), MemberKind::kEmbedded)) return Status::Ok();
+    }
+    ++pos;
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil::unpack

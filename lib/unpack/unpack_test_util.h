@@ -1,0 +1,37 @@
+// A Sink that records what readers hand it (unit tests of lib/unpack/).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "unpack/unpack.h"
+
+namespace vigil::unpack::testing {
+
+class RecordingSink : public Sink {
+ public:
+  bool Member(std::string_view name, std::string_view data, MemberKind) override {
+    members.emplace_back(std::string(name), std::string(data));
+    return members.size() < stop_after;
+  }
+  void LimitExceeded(LimitHit hit) override { limits.push_back(hit); }
+  void Encrypted(std::string_view format) override { encrypted.emplace_back(format); }
+  void Warn(std::string message) override { warnings.push_back(std::move(message)); }
+
+  std::vector<std::pair<std::string, std::string>> members;
+  std::vector<LimitHit> limits;
+  std::vector<std::string> encrypted, warnings;
+  size_t stop_after = SIZE_MAX;
+};
+
+// Runs the reader for `data`'s detected type with `limits`.
+inline RecordingSink UnpackAll(std::string_view data, Limits limits = {}) {
+  RecordingSink sink;
+  Budget budget(limits);
+  Context ctx{budget, sink, 1};
+  (void)Unpack(DetectType(data), data, MemberKind::kFile, ctx);
+  return sink;
+}
+
+}  // namespace vigil::unpack::testing
