@@ -262,6 +262,22 @@ def grep_matches(pieces, args, env, stdin=None):
             sys.exit(f"make_sigs: grep failed ({p.returncode})")
 
 
+def write_regions(regions, out):
+    """Writes the merged byte ranges of each file, each followed by a newline
+    (no piece contains one, so no match spans two ranges)."""
+    for path, spans in regions.items():
+        spans.sort()
+        with open(path, "rb") as f:
+            lo, hi = spans[0]
+            for a, b in spans[1:] + [(1 << 62, 1 << 62)]:
+                if a <= hi:
+                    hi = max(hi, b)
+                    continue
+                f.seek(lo)
+                out.write(f.read(hi - lo) + b"\n")
+                lo, hi = a, b
+
+
 def files_per_literal(literals, corpus):
     """How many corpus files contain each literal's grep piece."""
     env = dict(os.environ, LC_ALL="C")
@@ -288,6 +304,8 @@ def occurring(literals, corpus):
         return found
     env = dict(os.environ, LC_ALL="C")
     reach = max(len(p) for p in todo)
+    # Pass 1 over the corpus; later passes over the neighbourhoods of the
+    # previous pass's matches only (a hidden piece overlaps one of them).
     regions = {}
     for line in grep_matches(todo, ["-b", "-H", "-Z", "-r", str(corpus)], env):
         path, _, rest = line.partition(b"\0")
@@ -298,26 +316,26 @@ def occurring(literals, corpus):
             regions.setdefault(path, []).append((max(0, o - reach), o + len(match) + reach))
     todo -= found
     print(f"make_sigs: grep over the corpus: {len(found)} literals occur", file=sys.stderr, flush=True)
-    with tempfile.NamedTemporaryFile("wb", suffix=".near") as near:
-        for path, spans in regions.items():
-            spans.sort()
-            with open(path, "rb") as f:
-                lo, hi = spans[0]
-                for a, b in spans[1:] + [(1 << 62, 1 << 62)]:
-                    if a <= hi:
-                        hi = max(hi, b)
-                        continue
-                    f.seek(lo)
-                    near.write(f.read(hi - lo) + b"\n")
-                    lo, hi = a, b
-        near.flush()
-        while todo:
-            new = {m for m in grep_matches(todo, [near.name], env)} & todo
-            print(f"make_sigs: grep near earlier matches: {len(new)} more occur", file=sys.stderr, flush=True)
-            if not new:
-                break
-            found |= new
-            todo -= new
+    src = None  # the file the current regions are cut from, when not the corpus
+    while todo and regions:
+        with tempfile.NamedTemporaryFile("wb", suffix=".near", delete=False) as near:
+            write_regions(regions, near)
+        if src:
+            os.unlink(src)
+        src = near.name
+        regions, new = {}, set()
+        for line in grep_matches(todo, ["-b", "-H", "-Z", src], env):
+            _, _, rest = line.partition(b"\0")
+            off, _, match = rest.partition(b":")
+            if match in todo:
+                new.add(match)
+                o = int(off)
+                regions.setdefault(src.encode(), []).append((max(0, o - reach), o + len(match) + reach))
+        print(f"make_sigs: grep near earlier matches: {len(new)} more occur", file=sys.stderr, flush=True)
+        found |= new
+        todo -= new
+    if src:
+        os.unlink(src)
     return found
 
 

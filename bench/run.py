@@ -31,6 +31,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,7 @@ OFFICIAL_FILES = ["main.hdb", "daily.hdb", "daily.hsb", "daily.ndb", "main.fp", 
 
 TARGET = "b10k-h40k"  # the issue's target configuration
 HEAVY = ("clamscan", "rg", "grep")
+TIMED_OUT = -999  # exit code recorded for a run stopped at --timeout
 
 
 def log(msg):
@@ -61,8 +63,9 @@ def human(n):
 
 
 class Runner:
-    def __init__(self, time_bin):
+    def __init__(self, time_bin, timeout):
         self.time_bin = time_bin
+        self.timeout = timeout
 
     def run(self, cmd, env=None, shell=False):
         """Runs cmd; returns wall seconds, peak RSS in KiB, exit code, stdout, stderr."""
@@ -72,11 +75,19 @@ class Runner:
             e = dict(os.environ)
             e.update(env or {})
             t0 = time.perf_counter()
-            p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, check=False)
+            p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                                 start_new_session=True)
+            try:
+                out, err = p.communicate(timeout=self.timeout)
+                rc = p.returncode
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                out, err = p.communicate()
+                rc = TIMED_OUT
             wall = time.perf_counter() - t0
             fields = tf.read().split()
         rss = int(fields[-1]) if fields and fields[-1].isdigit() else 0
-        return wall, rss, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+        return wall, rss, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def found_lines(stdout):
@@ -149,6 +160,8 @@ def main():
     ap.add_argument("--heavy-repeat", type=int, default=1,
                     help="repetitions of the slow peers (clamscan scans, rg, grep) outside the target "
                          "configuration (default 1: a clamscan scan takes minutes)")
+    ap.add_argument("--timeout", type=float, default=900,
+                    help="seconds before one command is stopped; its time is then reported as '>N'")
     ap.add_argument("--no-clamscan", action="store_true", help="skip clamscan (vigil-only run)")
     ap.add_argument("--out", default=None, help="Markdown report (default WORKDIR/results-<corpus>.md)")
     args = ap.parse_args()
@@ -215,7 +228,7 @@ def main():
         keep = set(args.configs.split(","))
         configs = [c for c in configs if c["name"] in keep]
 
-    R = Runner(time_bin)
+    R = Runner(time_bin, args.timeout)
     cache_anchor = work / "cache-anchor"
     cache_regex = work / "cache-regex"
     for d in (cache_anchor, cache_regex):
@@ -269,6 +282,7 @@ def main():
         R.run(measures(c)["vigil_regex_warm"][0][:-1] + [str(tiny)], env=regex_env)
 
     rng = random.Random(1)
+    timed_out = set()
     cat_cmd = f"find '{corpus}' -type f -exec cat {{}} + > /dev/null"
     for rep in range(repeat):
         jobs = [("_io", "cat", cat_cmd, None, True)]
@@ -276,13 +290,19 @@ def main():
             for key, (cmd, env) in measures(c).items():
                 if key in HEAVY and c["name"] != TARGET and rep >= args.heavy_repeat:
                     continue
+                if (c["name"], key) in timed_out:
+                    continue  # once is enough
                 jobs.append((c["name"], key, cmd, env, False))
         rng.shuffle(jobs)
         for i, (cname, key, cmd, env, shell) in enumerate(jobs):
             wall, rss, rc, out, err = R.run(cmd, env=env, shell=shell)
             samples[cname].setdefault(key, []).append({"wall": wall, "rss_kb": rss, "rc": rc})
+            if rc == TIMED_OUT:
+                timed_out.add((cname, key))
+                warnings.append(f"{cname}/{key}: stopped after {args.timeout:.0f} s (--timeout)")
+                continue
             if cname != "_io":
-                if rc not in (0, 1) and not key == "rg":
+                if rc not in (0, 1):
                     warnings.append(f"{cname}/{key}: exit {rc}: {err.strip()[:300]}")
                 if key in ("vigil_cold", "vigil_warm", "vigil_warm_j1", "vigil_regex_warm", "clamscan"):
                     found[cname].setdefault(key, found_lines(out))
@@ -326,10 +346,16 @@ def main():
             return "–"
         if unit == "MB":
             return f"{x / 1024:.0f}"
+        if x >= args.timeout:
+            return f">{args.timeout:.0f}"
         return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
 
     def ratio(a, b):
-        return f"{a / b:.1f}x" if a and b else "–"
+        if not a or not b:
+            return "–"
+        if b >= args.timeout:
+            return f"<{a / b:.2f}x" if a < args.timeout else "?"
+        return f"{'>' if a >= args.timeout else ''}{a / b:.1f}x"
 
     cat_s = m("_io", "cat")
     mach = machine()

@@ -114,6 +114,10 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_inflate": {"fixed": zlib.compressobj(1, zlib.DEFLATED, -15).compress(PAYLOAD * 3) +
+                                zlib.compressobj(1, zlib.DEFLATED, -15).flush(),
+                                "dynamic": (lambda c: c.compress(PAYLOAD * 50) + c.flush())(
+                                    zlib.compressobj(9, zlib.DEFLATED, -15))},
         "fuzz_unpack_html": {"b64": b'<html><a href="data:application/octet-stream;base64,' +
                              base64.b64encode(PAYLOAD) + b'">x</a><img src="data:,%4d%5a%90">'},
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (fuzz/fuzz_*.cc) in build-fuzz with clang,
 # ASan and UBSan, and runs each for SECONDS (default 30) from its generated
-# seed corpus (fuzz/make_seeds.sh). Fails if any target crashes, leaks,
+# seed corpus. Fails if any target crashes, leaks,
 # trips a sanitizer, times out on one input or runs out of memory; the
 # input that did it is kept in build-fuzz/artifacts/.
 #   scripts/fuzz-smoke.sh [SECONDS]
@@ -20,9 +20,14 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >/dev/null
 nice ninja -C "$build" -j"$(nproc)" fuzzers
 
+# Seed corpora are generated, never committed: fuzz/make_seeds.sh for the
+# signature stage, and any fuzz/make_*_seeds.py (OUT_DIR) for the others.
 seeds="$build/seeds"
 rm -rf "$seeds"
 fuzz/make_seeds.sh "$seeds" "$build/fuzz/make_cache_seed" >/dev/null
+for gen in fuzz/make_*_seeds.py; do
+  [ -e "$gen" ] && python3 "$gen" "$seeds" >/dev/null
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -67,9 +67,11 @@ class Scanner {
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
 
-  // Scans the file at `path` (opened with O_NOFOLLOW unless follow is set).
+  // Scans the file at `path` (symlinks are followed; the walker decides
+  // which paths reach here). Only regular files are scanned.
   ScanResult ScanFile(const std::string& path, const ScanOptions& options);
-  // Scans an open descriptor (regular file or a stream such as stdin).
+  // Scans an open descriptor: a regular file is scanned whole from offset 0
+  // whatever its current offset; a stream (stdin, a pipe) from where it is.
   ScanResult ScanFd(int fd, const ScanOptions& options);
   // Scans bytes in memory.
   ScanResult ScanBuffer(std::string_view data, const ScanOptions& options);

@@ -294,8 +294,9 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
       e.gap_kind = static_cast<sig::GapKind>(gap_kind);
       e.place = static_cast<sig::Place>(place);
       bool shape_ok = (e.kind == sig::ElemKind::kBytes) ? !e.bytes.empty()
-                      : (e.kind == sig::ElemKind::kAlt || e.kind == sig::ElemKind::kNegAlt)
-                          ? !e.alts.empty() && std::none_of(e.alts.begin(), e.alts.end(), [](auto& a) { return a.empty(); })
+                      : e.kind == sig::ElemKind::kAlt ? !e.alts.empty()  // "(aa|)" has an empty one
+                      : e.kind == sig::ElemKind::kNegAlt
+                          ? !e.alts.empty() && !e.alts[0].empty()
                           : true;
       if (e.kind == sig::ElemKind::kNegAlt)
         for (auto& a : e.alts) if (a.size() != e.alts[0].size()) shape_ok = false;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+
 namespace vigil::daemon {
 namespace {
 
@@ -69,7 +72,13 @@ struct BadCase {
   const char* error;
 };
 
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.text; }
+// Names the case in test lists by its expected error, in plain characters.
+void PrintTo(const BadCase& c, std::ostream* os) {
+  std::string name(c.error + std::string_view(c.error).find(": ") + 2);
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  *os << name.substr(0, 48);
+}
 
 class DaemonConfigErrors : public ::testing::TestWithParam<BadCase> {};
 

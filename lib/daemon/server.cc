@@ -46,6 +46,7 @@ constexpr size_t kMaxQueuedFds = 8;            // descriptors a client may send 
 constexpr int kShutdownGraceMs = 5000;         // in-flight commands may finish this long
 constexpr int kReloadDebounceMs = 1000;        // wait for a database update to settle
 constexpr int kLoopTickMs = 250;               // timeout sweep period
+constexpr uint64_t kMinStreamRate = 64 * 1024; // bytes/s an INSTREAM must keep up when others wait
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1037,20 +1038,57 @@ struct Server::Impl {
     return true;
   }
 
-  // Waits for and receives more data from the client. False on timeout
-  // (the client is told), EOF or error.
-  bool ReceiveMore(Conn& c, size_t max = kRecvSize) {
+  // Progress of one INSTREAM. A stream still slower than kMinStreamRate
+  // after ReadTimeout gives up its worker when other commands wait for
+  // one, so that slow-drip clients cannot hold the pool.
+  struct Pace {
+    int64_t start = NowMs();
+    uint64_t bytes = 0;
+  };
+
+  bool TooSlow(const Pace& p) {
+    int64_t elapsed = NowMs() - p.start;
+    if (elapsed < ReadTimeoutMs()) return false;
+    if (p.bytes * 1000 / static_cast<uint64_t>(std::max<int64_t>(elapsed, 1)) >= kMinStreamRate) return false;
+    std::lock_guard<std::mutex> l(q_mu);
+    return !queue.empty();
+  }
+
+  // Waits until the client sends data. True when there is some; false on
+  // ReadTimeout or a too slow stream (the client is told) or an error.
+  bool WaitReadable(Conn& c, Pace* pace) {
+    int64_t deadline = NowMs() + ReadTimeoutMs();
     while (true) {
-      ssize_t n = c.Receive(max);
-      if (n > 0) return true;
-      if (n == 0) return false;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-      int w = WaitFd(c.fd, POLLIN, ReadTimeoutMs());
-      if (w == 0) {
+      if (pace && TooSlow(*pace)) {
+        log->Log("INSTREAM: %llu bytes in %lld ms while commands wait: dropped as too slow",
+                 static_cast<unsigned long long>(pace->bytes), static_cast<long long>(NowMs() - pace->start));
         SendAll(c.fd, kReadTimedOut, SendTimeoutMs());
         return false;
       }
+      int64_t left = deadline - NowMs();
+      if (left <= 0) {
+        SendAll(c.fd, kReadTimedOut, SendTimeoutMs());
+        return false;
+      }
+      int w = WaitFd(c.fd, POLLIN, static_cast<int>(pace ? std::min<int64_t>(left, 500) : left));
+      if (w > 0) return true;
       if (w < 0) return false;
+    }
+  }
+
+  // Waits for and receives more data from the client. False on timeout
+  // (the client is told), EOF or error.
+  bool ReceiveMore(Conn& c, size_t max = kRecvSize, Pace* pace = nullptr) {
+    while (true) {
+      if (pace && TooSlow(*pace)) return WaitReadable(c, pace);  // tells and fails
+      ssize_t n = c.Receive(max);
+      if (n > 0) {
+        if (pace) pace->bytes += static_cast<uint64_t>(n);
+        return true;
+      }
+      if (n == 0) return false;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      if (!WaitReadable(c, pace)) return false;
     }
   }
 
@@ -1065,9 +1103,11 @@ struct Server::Impl {
   bool Instream(Conn& c, const Job& job, Scanner& scanner, std::string& buf) {
     const Delimiter d = job.request.delimiter;
     buf.clear();
+    Pace pace;
+    pace.bytes = c.in.size();
     while (true) {
       while (c.in.size() < 4)
-        if (!ReceiveMore(c)) return false;
+        if (!ReceiveMore(c, kRecvSize, &pace)) return false;
       uint32_t len = (static_cast<uint32_t>(static_cast<uint8_t>(c.in[0])) << 24) |
                      (static_cast<uint32_t>(static_cast<uint8_t>(c.in[1])) << 16) |
                      (static_cast<uint32_t>(static_cast<uint8_t>(c.in[2])) << 8) |
@@ -1091,17 +1131,13 @@ struct Server::Impl {
         ssize_t n = recv(c.fd, buf.data() + off, buf.size() - off, MSG_DONTWAIT);
         if (n > 0) {
           off += static_cast<size_t>(n);
+          pace.bytes += static_cast<uint64_t>(n);
           continue;
         }
         if (n == 0) return false;
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-        int w = WaitFd(c.fd, POLLIN, ReadTimeoutMs());
-        if (w == 0) {
-          SendAll(c.fd, kReadTimedOut, SendTimeoutMs());
-          return false;
-        }
-        if (w < 0) return false;
+        if (!WaitReadable(c, &pace)) return false;
       }
     }
     ScanResult r = scanner.ScanBuffer(buf, Options(false));

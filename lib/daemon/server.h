@@ -7,7 +7,8 @@
 //  - a fixed pool of MaxThreads workers runs the commands that scan
 //    (SCAN, CONTSCAN, MULTISCAN, ALLMATCHSCAN, INSTREAM, FILDES), taken from
 //    a queue of at most MaxQueue commands. A worker reads INSTREAM data
-//    itself, so stream memory is bounded by MaxThreads x StreamMaxLength.
+//    itself, so stream memory is bounded by MaxThreads x StreamMaxLength;
+//    a stream too slow to keep a worker while others wait loses it.
 //  - one reload thread compiles a new engine beside the live one, then
 //    swaps a shared_ptr<const Engine>; scans in flight keep the engine they
 //    started with; a failed load keeps the old engine and is logged.

@@ -349,7 +349,9 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
     munmap(p, size);
     return res;
   }
-  // Small files and streams: read(), bounded by max_filesize.
+  // Small files and streams: read(), bounded by max_filesize. A regular
+  // file is read from its start, like the mapped path above.
+  if (S_ISREG(st.st_mode)) lseek(fd, 0, SEEK_SET);
   std::string& buf = impl_->read_buf;
   buf.clear();
   char chunk[1 << 16];

@@ -27,7 +27,9 @@ bool MatchRun(const std::vector<ByteMatch>& run, const uint8_t* p) {
 // How clamscan tries the alternatives of an alternation whose
 // alternatives differ in length or hold wildcards (a "generic" one): in
 // order, duplicates dropped, and an alternative that matches and is
-// "unique" is taken without trying the rest. An alternative is unique
+// "unique" is taken without trying the rest. An empty alternative ("(aa|)")
+// makes the group optional going forwards; aligned on the group's end
+// (before clamscan's anchor) it never matches. An alternative is unique
 // unless some alternative of another length agrees with it on their common
 // prefix (wildcards agreeing with bytes they cover, but not a wildcard on
 // each side). Alternations of equal-length literals are sets.
@@ -109,7 +111,8 @@ bool AltAllows(const Elem& e, const AltRules& r, const Data& d, size_t at, bool 
     const auto& a = e.alts[r.order[j]];
     size_t s;
     if (from_end) {
-      if (at < a.size()) continue;
+      // Aligned on its end, clamscan never takes an empty alternative.
+      if (a.empty() || at < a.size()) continue;
       s = at - a.size();
     } else {
       if (at + a.size() > d.n) continue;
@@ -310,6 +313,7 @@ class PartMatcher {
         for (size_t j = 0; j < r.order.size(); ++j) {
           const auto& a = e.alts[r.order[j]];
           if (end < a.size() || !MatchRun(a, d_.p + end - a.size())) continue;
+          if (a.empty() && e.place == Place::kPrefix) continue;  // see AltAllows
           if (e.place != Place::kPrefix) {  // clamscan goes the other way
             if (AltAllows(e, r, d_, end - a.size(), false, a.size()) && f(end - a.size())) return true;
             continue;

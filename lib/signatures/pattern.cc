@@ -363,9 +363,11 @@ class Parser {
       size_t bar = body.find('|', start);
       std::string_view alt = body.substr(start, bar == std::string_view::npos ? body.npos : bar - start);
       if (alt.empty()) {
-        // clamscan ignores an empty last alternative: "(aa|)" is "(aa)".
-        if (bar != std::string_view::npos || e.alts.empty())
+        // An empty last alternative makes the group optional: clamscan
+        // matches "616263(aa|)64" on "abcd" as well as on "abc\xaad".
+        if (bar != std::string_view::npos || e.alts.empty() || negated)
           return Err("empty alternative in '(" + std::string(body) + ")'");
+        e.alts.emplace_back();
         break;
       }
       std::vector<ByteMatch> seq;
@@ -374,11 +376,8 @@ class Parser {
       if (bar == std::string_view::npos) break;
       start = bar + 1;
     }
-    if (e.alts.size() < 2 && !negated) {
-      // "(aa)" is a one-way alternation: just bytes.
-      for (ByteMatch b : e.alts[0]) AddByte(b);
-      return Status::Ok();
-    }
+    // "(aa)" stays an alternation of one: clamscan treats it as a special,
+    // not as literal bytes (which matters for where it anchors a part).
     if (negated) {
       for (const auto& a : e.alts) {
         if (a.size() != e.alts[0].size())

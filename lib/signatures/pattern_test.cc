@@ -1,7 +1,8 @@
 // Golden tests for the .ndb body-signature syntax: each input either parses
 // and renders (FormatPattern) to the expected canonical form, or fails with
 // exactly the expected reason. Every accepted input must also round-trip:
-// parsing the canonical form gives the same Pattern.
+// parsing the canonical form gives the same Pattern. What is accepted and
+// how gaps split follows clamscan 1.4.6 (docs/CLAMAV-COMPAT.md).
 #include "signatures/pattern.h"
 
 #include <gtest/gtest.h>
@@ -33,35 +34,50 @@ const Golden kGolden[] = {
     Ok("4d?a5a", "4d?a5a"),
     Ok("4d?A5a", "4d?a5a"),
     Ok("????4d", "????4d"),
-    // Gaps: *, {n}, {-n}, {n-}, {n-m}.
+    // Gaps that split a pattern into parts: *, {-n}, {n-}, {n-m}, {0},
+    // {n} from 128 on. A maximum of 0 means no maximum ("{0}" is "*").
     Ok("4d*5a", "4d*5a"),
-    Ok("4d{4}5a", "4d{4}5a"),
-    Ok("4d{0}5a", "4d{0}5a"),
+    Ok("4d{0}5a", "4d*5a"),
+    Ok("4d{}5a", "4d*5a"),
+    Ok("4d{-0}5a", "4d*5a"),
     Ok("4d{-4}5a", "4d{0-4}5a"),
     Ok("4d{4-}5a", "4d{4-}5a"),
     Ok("4d{0-}5a", "4d*5a"),
     Ok("4d{2-4}5a", "4d{2-4}5a"),
-    Ok("4d{3-3}5a", "4d{3}5a"),
+    Ok("4d{3-3}5a", "4d{3-3}5a"),
+    Ok("4d{128}5a", "4d{128}5a"),
     Ok("4d{1-4294967294}5a", "4d{1-4294967294}5a"),
-    // Adjacent gaps merge into one.
-    Ok("4d{2}*5a", "4d{2-}5a"),
-    Ok("4d*{2}5a", "4d{2-}5a"),
-    Ok("4d{1-2}{3-4}5a", "4d{4-6}5a"),
-    Ok("4d**5a", "4d*5a"),
-    // [x-y] byte-anchored ranges become bounded gaps.
-    Ok("4d[1-4]5a", "4d{1-4}5a"),
-    Ok("4d[0-32]5a", "4d{0-32}5a"),
-    Ok("4d[2-2]5a", "4d{2}5a"),
+    Ok("4d{5-2}5a", "4d{5-2}5a"),  // loads, never matches
+    // "{n}" below 128 stays inside a part; adjacent ones merge.
+    Ok("4d{4}5a", "4d{4}5a"),
+    Ok("{2}4d5a", "{2}4d5a"),
+    Ok("4d5a{2}", "4d5a{2}"),
+    Ok("4d{1}{2}5a", "4d{3}5a"),
+    Ok("4d{100}{100}5a", "4d{127}{73}5a"),
+    Ok("4d{2}*5a", "4d{2}*5a"),
+    Ok("4d*{2}5a", "4d*{2}5a"),
+    // ...until a brace that splits: every later "{n}" splits too.
+    Ok("4d{1-2}5a{2}6b", "4d{1-2}5a{2-2}6b"),
+    Ok("4d{2}5a{200}6b{3}7c", "4d{2}5a{200}6b{3-3}7c"),
+    // [x-y] ties a single byte to the rest of its part.
+    Ok("4d[1-4]5a5b", "4d[1-4]5a5b"),
+    Ok("4d5a[0-32]5b", "4d5a[0-32]5b"),
+    Ok("4d[2-2]5a5b", "4d[2-2]5a5b"),
+    Ok("4d[1-2]5a5b[3-4]6c", "4d[1-2]5a5b[3-4]6c"),
+    Ok("4d5a*6b[1-2]7c7d", "4d5a*6b[1-2]7c7d"),
     // Alternatives, single- and multi-byte, and of different lengths.
     Ok("(aa|bb)cc", "(aa|bb)cc"),
     Ok("cc(aa|bb|dd)", "cc(aa|bb|dd)"),
     Ok("cc(aabb|ddee)ff", "cc(aabb|ddee)ff"),
     Ok("cc(aa|bbdd|eeff00)ff", "cc(aa|bbdd|eeff00)ff"),
-    Ok("cc(a?|?b|?\?)dd", "cc(a?|?b|?\?)dd"),
+    Ok("cc(a?|?b|??)dd", "cc(a?|?b|??)dd"),
     Ok("cc(AA|Bb)dd", "cc(aa|bb)dd"),
-    // A one-way alternation is plain bytes and merges with its neighbours.
-    Ok("cc(aa)dd", "ccaadd"),
-    Ok("(aabb)", "aabb"),
+    Ok("cc(aa{2}|bb)dd", "cc(aa????|bb)dd"),
+    // An alternation of one stays one (clamscan treats it as a special);
+    // an empty last alternative makes it optional.
+    Ok("cc(aa)dd", "cc(aa)dd"),
+    Ok("(aabb)", "(aabb)"),
+    Ok("cc(aa|)dd", "cc(aa|)dd"),
     // Negated alternatives.
     Ok("cc!(aa|bb)dd", "cc!(aa|bb)dd"),
     Ok("cc!(aabb|ddee)ff", "cc!(aabb|ddee)ff"),
@@ -73,9 +89,8 @@ const Golden kGolden[] = {
     Ok("6162(W)6364", "6162(W)6364"),
     Ok("(W)", "(W)"),
     // Everything at once.
-    Ok("4d5a{2}?\?(aa|bbcc)!(dd|ee)*ff[1-3]f?(B)f?(L)(W){-9}00",
-       "4d5a{2}?\?(aa|bbcc)!(dd|ee)*ff{1-3}f?(B)f?(L)(W){0-9}00"),
-    Ok("4d*[1-3]5a", "4d{1-}5a"),
+    Ok("4d5a{2}??(aa|bbcc)!(dd|ee)*ff[1-3]f?(B)f?(L)(W){-9}00",
+       "4d5a{2}??(aa|bbcc)!(dd|ee)*ff[1-3]f?(B)f?(L)(W){0-9}00"),
 
     // Malformed inputs.
     Bad("", "empty signature"),
@@ -88,40 +103,48 @@ const Golden kGolden[] = {
     Bad("4d}5a", "invalid character in hex signature near '}5'"),
     Bad("*4d", "signature cannot begin or end with a wildcard gap"),
     Bad("4d*", "signature cannot begin or end with a wildcard gap"),
-    Bad("{2}4d", "signature cannot begin or end with a wildcard gap"),
+    Bad("{1-2}4d", "signature cannot begin or end with a wildcard gap"),
     Bad("4d[1-2]", "signature cannot begin or end with a wildcard gap"),
     Bad("*", "signature cannot begin or end with a wildcard gap"),
+    Bad("4d**5a", "empty part between two wildcard gaps"),
+    Bad("4d{1-2}{3-4}5a", "empty part between two wildcard gaps"),
+    Bad("4d{1-2}*5a", "empty part between two wildcard gaps"),
+    Bad("4d{200}{1}5a", "empty part between two wildcard gaps"),
     Bad("4d{5", "unterminated '{'"),
-    Bad("4d{}5a", "bad gap '{}'"),
     Bad("4d{a}5a", "bad gap '{a}'"),
     Bad("4d{-}5a", "bad gap '{-}'"),
     Bad("4d{+3}5a", "bad gap '{+3}'"),
     Bad("4d{1-2-3}5a", "bad gap '{1-2-3}'"),
     Bad("4d{ 3}5a", "bad gap '{ 3}'"),
     Bad("4d{4294967296}5a", "bad gap '{4294967296}'"),
-    Bad("4d{5-2}5a", "bad gap '{5-2}': maximum below minimum"),
     Bad("4d{4294967295}5a", "gap too large"),
-    Bad("4d{4294967294}{1}5a", "gap too large"),
-    Bad("4d{1-4294967294}{2}5a", "gap too large"),
-    Bad("4d{3000000000}{3000000000}5a", "gap too large"),
+    Bad("4d{1-4294967295}5a", "gap too large"),
     Bad("4d[1-2", "unterminated '['"),
     Bad("4d[5-1]5a", "bad byte-anchored range '[5-1]'"),
     Bad("4d[3]5a", "bad byte-anchored range '[3]'"),
     Bad("4d[-3]5a", "bad byte-anchored range '[-3]'"),
     Bad("4d[1-]5a", "bad byte-anchored range '[1-]'"),
     Bad("4d[1-33]5a", "byte-anchored range '[1-33]' exceeds 32"),
+    Bad("4d*[1-3]5a", "byte-anchored range next to another gap"),
+    Bad("4d5a[1-2]6b6c", "byte-anchored range needs a single byte on one side of its part"),
+    Bad("4d[1-2]5a[1-2]6b6c", "byte-anchored range needs a single byte on one side of its part"),
+    Bad("(B)4d[1-2]5a6b", "byte-anchored range needs a single byte on one side of its part"),
     Bad("4d(aa|bb", "unterminated '('"),
     Bad("4d(aa||bb)5a", "empty alternative in '(aa||bb)'"),
-    Bad("4d(aa|)5a", "empty alternative in '(aa|)'"),
+    Bad("4d(|aa)5a", "empty alternative in '(|aa)'"),
     Bad("4d()5a", "empty alternative in '()'"),
     Bad("4d(aab|bb)", "odd number of hex digits in alternative 'aab'"),
     Bad("4d(zz|bb)", "invalid alternative 'zz'"),
-    Bad("4d(X)", "unknown special '(X)'"),
-    Bad("4d(b)", "unknown special '(b)'"),
+    Bad("4d(aa*|bb)", "invalid alternative 'aa*'"),
+    Bad("4d(aa{1-2}|bb)", "alternative 'aa{1-2}' has a gap other than {n}"),
+    Bad("4d((aa|bb)|cc)", "nested alternatives in '((aa|bb)' are not supported"),
+    Bad("4d(X)", "invalid alternative 'X'"),
+    Bad("4d(b)", "odd number of hex digits in alternative 'b'"),
     Bad("4d!aa", "'!' must be followed by '('"),
     Bad("4d!", "'!' must be followed by '('"),
-    Bad("4d!(B)", "odd number of hex digits in alternative 'B'"),
+    Bad("4d!(B)", "negated special '!(B)' is not supported"),
     Bad("4d!(aa|bbcc)", "negated alternatives must all have the same length"),
+    Bad("4d!(a?|bb)", "negated alternatives cannot contain wildcards"),
 };
 
 class PatternGolden : public testing::TestWithParam<Golden> {};
@@ -184,12 +207,86 @@ TEST(Pattern, ByteMatchMasks) {
   EXPECT_FALSE(b[2].Matches(0x0c));
 }
 
-TEST(Pattern, UnboundedGapsAreNotMergedIntoBoundedOnes) {
-  auto p = ParsePattern("aa{1-2}{3-}bb");
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->elems.size(), 3u);
-  EXPECT_EQ(p->elems[1].gap_min, 4u);
-  EXPECT_EQ(p->elems[1].gap_max, kGapUnbounded);
+TEST(Pattern, GapKinds) {
+  auto p = ParsePattern("aa{2}bb*cc{1-2}dd{3}ee[1-2]ff");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const auto& e = p->elems;
+  ASSERT_EQ(e.size(), 11u);
+  EXPECT_EQ(e[1].gap_kind, GapKind::kFixed);
+  EXPECT_EQ(e[3].gap_kind, GapKind::kSplit);
+  EXPECT_EQ(e[3].gap_max, kGapUnbounded);
+  EXPECT_EQ(e[5].gap_kind, GapKind::kSplit);
+  EXPECT_EQ(e[7].gap_kind, GapKind::kSplit);  // after "{1-2}", "{3}" splits too
+  EXPECT_EQ(e[7].gap_min, 3u);
+  EXPECT_EQ(e[7].gap_max, 3u);
+  EXPECT_EQ(e[9].gap_kind, GapKind::kByteRange);
+  EXPECT_EQ(p->PartCount(), 4u);
+}
+
+TEST(Pattern, PlacesOfSpecialsAndAlternations) {
+  // (B) first in a part tests the byte before, (W) last the byte after; in
+  // the middle a special consumes a byte. In part 1, (L) and the alternation
+  // come before the part's clamscan anchor ("6364"), so clamscan checks them
+  // backwards; in part 2 the anchor is "6768" and the middle (B) is before it.
+  auto p = ParsePattern("(B)6162(L)(aa|bbcc)6364(W)*(B)6566(B)6768(W)");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const auto& e = p->elems;
+  ASSERT_EQ(e.size(), 12u);
+  EXPECT_EQ(e[0].place, Place::kBefore);
+  EXPECT_EQ(e[2].place, Place::kPrefix);
+  EXPECT_EQ(e[3].place, Place::kPrefix);
+  EXPECT_EQ(e[5].place, Place::kAfter);
+  EXPECT_EQ(e[7].place, Place::kBefore);
+  EXPECT_EQ(e[9].place, Place::kPrefix);
+  EXPECT_EQ(e[11].place, Place::kAfter);
+  auto parts = PatternParts(*p);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].core_first, 1u);
+  EXPECT_EQ(parts[0].core_last, 5u);
+  EXPECT_EQ(parts[0].anchor_elem, 4u);
+  EXPECT_EQ(parts[0].prefix_min, 3u);  // 6162 + the shortest alternative; (L) counts 0
+  EXPECT_EQ(parts[0].prefix_max, 4u);
+  EXPECT_EQ(parts[1].core_first, 8u);
+  EXPECT_EQ(parts[1].core_last, 11u);
+  EXPECT_EQ(parts[1].anchor_elem, 10u);
+  // A part whose first three bytes are literal (not all zero) anchors there.
+  auto q = ParsePattern("616263(L)6465");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->elems[1].place, Place::kInside);
+  EXPECT_EQ(PatternParts(*q)[0].anchor_elem, 0u);
+}
+
+TEST(Pattern, LoadLimits) {
+  // Each case: pattern, limits, the reason clamscan refuses it (or "").
+  struct Case {
+    const char* in;
+    bool literal_min3;
+    const char* why;
+  } cases[] = {
+      {"616263", true, ""},
+      {"6162", true, "literal signature shorter than 3 bytes"},
+      {"6162", false, ""},
+      {"61", false, "signature is shorter than 2 bytes"},
+      {"61??62", false, "signature has no run of 2 literal bytes"},
+      {"(61|62)(63|64)", false, "signature has no run of 2 literal bytes"},
+      {"6162*63", false, "part 2 of the signature is shorter than 2 bytes"},
+      {"6162*63??", false, "part 2 of the signature has no run of 2 literal bytes"},
+      {"61[1-2]62", false, "signature is shorter than 2 bytes"},
+      {"61(B)6263", false, "signature needs 2 byte positions before its first special or multi-byte alternative"},
+      {"57(6162|6364)58595a", false, "signature needs 2 byte positions before its first special or multi-byte alternative"},
+      {"(B)(B)5758", false, ""},
+      {"(6162|6364)5758", false, ""},
+      {"5758(B)595a", false, ""},
+      {"61(62)63", false, "signature has no run of 2 literal bytes"},
+  };
+  for (const auto& c : cases) {
+    auto p = ParsePattern(c.in);
+    ASSERT_TRUE(p.ok()) << c.in << ": " << p.status().message();
+    LoadLimits limits;
+    limits.literal_min3 = c.literal_min3;
+    Status st = CheckLoadLimits(*p, limits);
+    EXPECT_EQ(st.message(), c.why) << c.in;
+  }
 }
 
 TEST(Pattern, Lengths) {
@@ -203,8 +300,9 @@ TEST(Pattern, Lengths) {
       {"4d{3-}5a", 5, kGapUnbounded},
       {"(aa|bbcc|dd)", 1, 2},
       {"!(aabb|ccdd)", 2, 2},
-      {"(B)aa(W)", 3, 3},
-      {"aa(L)", 2, 3},  // (L) may be CRLF
+      {"(B)aa(W)", 1, 1},      // zero-width at the edges
+      {"aabb(W)ccdd", 5, 5},   // one byte in the middle
+      {"aabb(L)ccdd", 5, 6},   // (L) may be CR LF
   };
   for (const auto& c : cases) {
     auto p = ParsePattern(c.in);

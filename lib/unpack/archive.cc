@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "unpack/inflate.h"
 #include "unpack/unpack.h"
 
 namespace vigil::unpack {
@@ -119,9 +120,56 @@ Status GunzipPartial(std::string_view data, Context& ctx) {
   return Status::Ok();
 }
 
+uint32_t Le32(std::string_view s, size_t off) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
+  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+uint16_t Le16(std::string_view s, size_t off) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
+
+// The Deflate64 (method 9) members of a zip, found through its central
+// directory and decoded by inflate.cc.
+void ReadZipDeflate64(std::string_view zip, Context& ctx) {
+  size_t from = zip.size() > 65557 ? zip.size() - 65557 : 0;
+  size_t eocd = zip.rfind(std::string_view("PK\x05\x06", 4));
+  if (eocd == std::string_view::npos || eocd < from || eocd + 22 > zip.size()) {
+    ctx.sink.Warn("zip: no central directory; Deflate64 members not decoded");
+    return;
+  }
+  uint32_t count = Le16(zip, eocd + 10), cd = Le32(zip, eocd + 16);
+  size_t p = cd;
+  for (uint32_t i = 0; i < count && !ctx.Stopped(); ++i) {
+    if (p + 46 > zip.size() || Le32(zip, p) != 0x02014B50) break;
+    uint16_t flags = Le16(zip, p + 8), method = Le16(zip, p + 10);
+    uint32_t csize = Le32(zip, p + 20), usize = Le32(zip, p + 24);
+    uint16_t nlen = Le16(zip, p + 28), elen = Le16(zip, p + 30), clen = Le16(zip, p + 32);
+    size_t local = Le32(zip, p + 42);
+    std::string name(zip.substr(p + 46, std::min<size_t>(nlen, zip.size() - p - 46)));
+    p += 46 + static_cast<size_t>(nlen) + elen + clen;
+    if (method != 9) continue;
+    if (flags & 1) { ctx.sink.Encrypted("Zip"); continue; }
+    if (local + 30 > zip.size() || Le32(zip, local) != 0x04034B50) continue;
+    size_t start = local + 30 + static_cast<size_t>(Le16(zip, local + 26)) + Le16(zip, local + 28);
+    if (start > zip.size()) continue;
+    std::string_view comp = zip.substr(start, std::min<size_t>(csize, zip.size() - start));
+    if (!ctx.Admit(usize == 0xFFFFFFFF ? UINT64_MAX : usize)) {
+      if (ctx.budget.exhausted()) return;
+      continue;
+    }
+    MemberBuffer buf(ctx.budget);
+    LimitHit hit = LimitHit::kNone;
+    InflateResult r = Inflate(comp, /*deflate64=*/true, &buf, &hit);
+    if (r == InflateResult::kOverLimit) { ctx.sink.LimitExceeded(hit); continue; }
+    if (r != InflateResult::kDone) ctx.sink.Warn("zip: " + name + ": Deflate64 data truncated or corrupt");
+    if (buf.size() && !ctx.sink.Member(name, buf.view(), MemberKind::kFile)) return;
+  }
+}
+
 // One pass over the archive; `*members` counts the members handed on.
 Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_only, int* members,
-                bool* opened) {
+                bool* opened, bool* deflate64) {
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
   if (!a) return Status::Internal("libarchive: out of memory");
   EnableFormats(a.get(), type, raw_only);
@@ -178,6 +226,7 @@ Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_onl
         buf.Shrink(got);
         std::string err = ErrorText(a.get());
         if (err.find("ncrypt") != std::string::npos) ctx.sink.Encrypted(EncryptedName(archive_format(a.get())));
+        else if (err.find("compression method (9") != std::string::npos) *deflate64 = true;  // decoded below
         else ctx.sink.Warn(std::string(TypeName(type)) + ": " + name + ": " + err);
         break;
       }
@@ -205,12 +254,14 @@ Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_onl
 
 Status ReadArchive(FileType type, std::string_view data, Context& ctx) {
   int members = 0;
-  bool opened = true;
-  VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/false, &members, &opened));
+  bool opened = true, deflate64 = false;
+  VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/false, &members, &opened, &deflate64));
+  // libarchive does not decode Deflate64 zip members: our inflater does.
+  if (deflate64 && type == FileType::kZip && !ctx.Stopped()) ReadZipDeflate64(data, ctx);
   // A compressed lone file can look like an empty archive to a format's
   // bidder (tar takes a run of zero blocks for its end): read it as raw.
   if (opened && members == 0 && IsStream(type) && !ctx.Stopped())
-    VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/true, &members, &opened));
+    VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/true, &members, &opened, &deflate64));
   return Status::Ok();
 }
 

@@ -148,6 +148,48 @@ TEST(Archive, GarbageAfterMagicIsAWarningNotACrash) {
   }
 }
 
+// A one-member zip by hand with compression `method` and `comp` as data.
+std::string Zip(const std::string& name, uint16_t method, const std::string& comp, const std::string& plain) {
+  auto le16 = [](uint16_t v) { return std::string{static_cast<char>(v), static_cast<char>(v >> 8)}; };
+  auto le32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+  };
+  uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(plain.data()), static_cast<uInt>(plain.size())));
+  auto n = static_cast<uint16_t>(name.size());
+  std::string local = le32(0x04034B50) + le16(20) + le16(0) + le16(method) + le32(0) + le32(crc) +
+                      le32(static_cast<uint32_t>(comp.size())) + le32(static_cast<uint32_t>(plain.size())) + le16(n) +
+                      le16(0) + name + comp;
+  std::string cd = le32(0x02014B50) + le16(20) + le16(20) + le16(0) + le16(method) + le32(0) + le32(crc) +
+                   le32(static_cast<uint32_t>(comp.size())) + le32(static_cast<uint32_t>(plain.size())) + le16(n) +
+                   le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(0) + name;
+  return local + cd + le32(0x06054B50) + le16(0) + le16(0) + le16(1) + le16(1) + le32(static_cast<uint32_t>(cd.size())) +
+         le32(static_cast<uint32_t>(local.size())) + le16(0);
+}
+
+TEST(Archive, ZipDeflate64MembersAreDecodedByOurInflater) {
+  // Stored deflate blocks are valid Deflate64 as well; libarchive refuses method 9.
+  std::string plain = "deflate64 member " + std::string(3000, 'q');
+  z_stream z{};
+  deflateInit2(&z, 0, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  std::string comp(deflateBound(&z, plain.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(plain.data());
+  z.avail_in = static_cast<uInt>(plain.size());
+  z.next_out = reinterpret_cast<Bytef*>(comp.data());
+  z.avail_out = static_cast<uInt>(comp.size());
+  deflate(&z, Z_FINISH);
+  comp.resize(z.total_out);
+  deflateEnd(&z);
+  auto s = UnpackAll(Zip("d64.bin", 9, comp, plain));
+  ASSERT_EQ(s.members.size(), 1u);
+  EXPECT_EQ(s.members[0].first, "d64.bin");
+  EXPECT_EQ(s.members[0].second, plain);
+  // A central directory pointing past the end is skipped, not read.
+  std::string bad = Zip("d64.bin", 9, comp, plain);
+  bad[bad.size() - 6] = '\xff';
+  bad[bad.size() - 5] = '\xff';
+  (void)UnpackAll(bad);
+}
+
 TEST(MemberBuffer, NeverPassesTheCap) {
   Limits l;
   l.max_filesize = 10;

@@ -5,6 +5,10 @@
 // member limit, so a Flate bomb inside a PDF cannot fill memory. An
 // encrypted PDF that does not open with the empty user password is
 // reported as Heuristics.Encrypted.PDF (with --alert-encrypted).
+// qpdf's headers: say which PointerHolder API we use (none), and complete
+// JSON before QPDFObjectHandle needs it (clang with libstdc++ in C++20).
+#define POINTERHOLDER_TRANSITION 4
+#include <qpdf/JSON.hh>
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>

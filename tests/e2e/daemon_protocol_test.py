@@ -135,6 +135,38 @@ def test_bad_clients(c, sock, fx):
         s.close()
 
 
+def test_slow_drip(c, sock):
+    """Slow-drip streams on every worker (MaxThreads 4) give way to waiting commands."""
+    stop = threading.Event()
+    replies = []
+
+    def drip():
+        s = connect(sock, timeout=30)
+        try:
+            s.sendall(b"zINSTREAM\0" + struct.pack(">I", 100000))
+            while not stop.is_set():
+                s.sendall(b"x")
+                time.sleep(0.3)
+        except OSError:
+            pass
+        replies.append(read_all(s, timeout=5))
+        s.close()
+
+    drippers = [threading.Thread(target=drip) for _ in range(4)]
+    for t in drippers:
+        t.start()
+    time.sleep(0.5)
+    t0 = time.time()
+    r = talk(sock, b"zINSTREAM\0" + chunks(EICAR), timeout=30)
+    took = time.time() - t0
+    stop.set()
+    for t in drippers:
+        t.join()
+    c.eq("INSTREAM served despite slow drippers", r, f"stream: {EICAR_NAME} FOUND\0".encode())
+    c.true("slow drippers yield within ReadTimeout", took < 8, f"{took:.1f}s")
+    c.true("slow drippers are told", any(x.startswith(b"COMMAND READ TIMED OUT") for x in replies), repr(replies))
+
+
 def test_fildes(c, sock, fx):
     def fildes(prefix, term, path, same_packet=False):
         fd = os.open(path, os.O_RDONLY)
@@ -400,6 +432,7 @@ def main():
         test_fildes(c, d.sock_path, fx)
         test_session(c, d.sock_path, fx)
         test_bad_clients(c, d.sock_path, fx)
+        test_slow_drip(c, d.sock_path)
         test_concurrency(c, d.sock_path, fx)
         test_tcp(c, port)
         if vigil and vigil.exists():

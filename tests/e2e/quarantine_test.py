@@ -469,7 +469,8 @@ def test_fault_injection(v, work):
         r = v.scan(vault, str(d), extra=("-j", "1"), env={"VIGIL_FAULT_STEP": str(step)})
         C.eq(f"step {step}: killed by SIGKILL", r.returncode, -signal.SIGKILL)
         entries = check_invariant(v, f"step {step}", vault, d, expected)
-        verify_decrypts(v, vault, entries, t / "decrypted")
+        if step % 3 == 0 or step == len(steps):  # decrypting is the slow part; sample it
+            verify_decrypts(v, vault, entries, t / "decrypted")
         r = v.scan(vault, str(d), extra=("-j", "1"))
         C.true(f"step {step}: restarted scan", r.returncode in (0, 1), r.stderr)
         entries = check_invariant(v, f"step {step} after restart", vault, d, expected)
@@ -487,7 +488,7 @@ def test_fault_injection(v, work):
     v.scan(t / "vault", str(d), extra=("-j", "2"))
     run_time = time.monotonic() - t0
     shutil.rmtree(t)
-    for trial in range(12):
+    for trial in range(10):
         t = root / f"random{trial}"
         d, expected = make_trial(t, 30, size=rnd.choice([4096, 70_000, 300_000]))
         vault = t / "vault"
