@@ -38,6 +38,9 @@ class Walk : public unpack::Sink {
     ancestors_.push_back(data);
     Descend(data, unpack::MemberKind::kFile);
     ancestors_.pop_back();
+    // A global limit that ended the walk (time, above all, is noticed by
+    // readers between members) is reported even if no reader asked.
+    if (budget_.exhausted()) LimitExceeded(budget_.exhausted_by());
     // Heuristic findings are reported only when no signature matched (as
     // clamscan does without --heuristic-scan-precedence), or all with -z.
     if (res_.names.empty() || opt_.all_match) {

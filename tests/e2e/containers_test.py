@@ -424,6 +424,11 @@ def test_bombs(d, db):
         C.true(f"bomb {name}: bounded time", secs < 60, f"{secs:.1f}s")
         C.true(f"bomb {name}: peak RSS < 256 MiB", rss < RSS_LIMIT_KB, f"{rss} KiB")
         print(f"bomb {name}: {secs:.2f}s, peak RSS {rss // 1024} MiB", flush=True)
+    # --max-scantime ends the 42.zip shape at once.
+    rc, out, err, secs, rss = run_rss(["scan", "--no-cache", "--no-summary", "--alert-exceeds-max", "--max-scantime=1",
+                                       "-d", str(db), str(d / "42-shape.zip")], timeout=200)
+    C.eq("42-shape with --max-scantime=1", found(out), ["Heuristics.Limits.Exceeded.MaxScanTime"])
+    C.true("42-shape with --max-scantime=1: quick", secs < 20, f"{secs:.1f}s")
     # With alerts on, each bomb says which limit it hit.
     for name, want in (("zeros-1g.zip", "Heuristics.Limits.Exceeded.MaxFileSize"),
                        ("zeros-liar.zip", "Heuristics.Limits.Exceeded.MaxFileSize"),

@@ -320,7 +320,8 @@ class SigGen:
                 b.raw("??" * n if b.braces_split else f"{{{n}}}", body[i:i + n])
                 i += n
             elif r < 0.76:
-                alts = {bytes([c])} | {self.filler(1, text) for _ in range(rng.randint(1, 3))}
+                # One byte of several; or of one ("(aa)" is a special to clamscan).
+                alts = {bytes([c])} | {self.filler(1, text) for _ in range(rng.randint(0, 3))}
                 alts = sorted(alts, key=lambda _: rng.random())
                 b.raw("(" + "|".join(hx(a) for a in alts) + ")", bytes([c]))
                 i += 1
@@ -331,7 +332,9 @@ class SigGen:
                 for _ in range(rng.randint(1, 2)):
                     alts.add(self.filler(rng.choice([len(real), rng.randint(1, 3)]), text))
                 alts = sorted(alts, key=lambda _: rng.random())
-                b.raw("(" + "|".join(hx(a) for a in alts) + ")", real)
+                # An empty last alternative makes the group optional (forwards).
+                empty = "|" if rng.random() < 0.15 else ""
+                b.raw("(" + "|".join(hx(a) for a in alts) + empty + ")", real)
                 i += k
             elif r < 0.84:
                 k = 1 if rng.random() < 0.6 or i + 2 >= len(body) else 2
