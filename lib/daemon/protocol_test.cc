@@ -23,7 +23,9 @@ bool Unknown(std::string_view wire) {
 }
 
 TEST(DaemonFrame, ThreeForms) {
-  Frame z = NextFrame("zPING\0zVERSION\0"s, false);
+  // The frame views the buffer: keep it alive (a temporary would dangle).
+  const std::string zwire = "zPING\0zVERSION\0"s;
+  Frame z = NextFrame(zwire, false);
   EXPECT_EQ(z.status, Frame::Status::kComplete);
   EXPECT_EQ(z.delimiter, Delimiter::kNul);
   EXPECT_EQ(z.text, "PING");

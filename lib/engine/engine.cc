@@ -293,6 +293,9 @@ struct Scanner::Impl : engine::LayerScanner {
         if (Status st = RunGroup(db.raw, text, opt.all_match, &hits); !st.ok()) return fail(st);
         add_hits(hits);
       }
+      // In that case clamscan scans the normalised text as a file of its
+      // own, hash signatures included.
+      if (!done() && text_eof_offsets) CheckHashes(text_buf, opt, &res);
       res.bytes_scanned += text_buf.size();
     }
     if (res.names.empty()) return res;

@@ -146,12 +146,21 @@ bool StartAllowed(const sig::BodySig& s, const PartBounds& first, const Data& d,
   return anchor - first.prefix_max <= hi && anchor - first.prefix_min >= lo;
 }
 
-// Matches the elements of one part over one buffer. Fwd and Bwd remember
-// (element, position) pairs from which no match exists, which keeps the
-// work polynomial whatever the alternations.
+// Matches the elements of one part over one buffer. At elements that can
+// end in several places, Fwd and BwdCore remember the (element, position)
+// pairs from which no match exists, which keeps the work polynomial
+// whatever the alternations and ranges.
 class PartMatcher {
  public:
   PartMatcher(const std::vector<Elem>& e, const PartBounds& r, const Data& d) : e_(e), r_(r), d_(d) {}
+
+  // The alternation rules of element e, one of ours (computed once).
+  const AltRules& Rules(const Elem& e) {
+    size_t i = static_cast<size_t>(&e - e_.data());
+    if (rules_.size() <= i) rules_.resize(e_.size());
+    if (!rules_[i]) rules_[i] = std::make_unique<AltRules>(MakeAltRules(e));
+    return *rules_[i];
+  }
 
   // elems[i, last) match starting at pos. On success core_end() is where
   // the part's core ended on the path found (the first in trial order).
@@ -159,6 +168,8 @@ class PartMatcher {
     if (i == r_.core_last) core_end_ = pos;
     if (i == r_.anchor_elem) anchor_ = pos + r_.anchor_offset;
     if (i == r_.last) return true;
+    // Only elements that can end in several places make the search branch.
+    if (!Branches(e_[i])) return ForEachEnd(e_[i], pos, [&](size_t q) { return Fwd(i + 1, q); });
     uint64_t key = Key(i, pos);
     if (fwd_failed_.count(key)) return false;
     bool ok = ForEachEnd(e_[i], pos, [&](size_t q) { return Fwd(i + 1, q); });
@@ -171,13 +182,15 @@ class PartMatcher {
 
   // elems[core_first, i) match ending at `end`, at a start that
   // accept(start) allows and that the part's left edge fits before. `accept`
-  // must be the same function for every call on one matcher.
-  // `accept` may look at anchor(); with `remember` false nothing is memoised
-  // (needed when its answer depends on where the anchor fell).
+  // must be the same function for every call on one matcher; when its
+  // answer depends on anchor() (where the path put clamscan's anchor), pass
+  // remember = false.
   template <typename Accept>
   bool BwdCore(size_t i, size_t end, const Accept& accept, bool remember = true) {
     if (i == r_.anchor_elem) anchor_ = end + r_.anchor_offset;
     if (i == r_.core_first) return LeftFits(end) && accept(end);
+    if (!Branches(e_[i - 1]))
+      return ForEachStart(e_[i - 1], end, [&](size_t s) { return BwdCore(i - 1, s, accept, remember); });
     uint64_t key = Key(i, end);
     if (remember && bwd_failed_.count(key)) return false;
     bool ok = ForEachStart(e_[i - 1], end, [&](size_t s) { return BwdCore(i - 1, s, accept, remember); });
@@ -192,23 +205,21 @@ class PartMatcher {
  private:
   static uint64_t Key(size_t i, size_t pos) { return (uint64_t{i} << 48) ^ pos; }
 
+  static bool Branches(const Elem& e) {
+    switch (e.kind) {
+      case ElemKind::kAlt: return e.alts.size() > 1;
+      case ElemKind::kGap: return e.gap_min != e.gap_max;
+      case ElemKind::kLine: return true;
+      default: return false;
+    }
+  }
+
   bool BwdEdge(size_t i, size_t end) {
     if (i == r_.first) return true;
     return ForEachStart(e_[i - 1], end, [&](size_t s) { return BwdEdge(i - 1, s); });
   }
 
   uint8_t At(size_t i) const { return d_.p[i]; }
-
- public:
-  // The alternation rules of element e (computed once per matcher).
-  const AltRules& Rules(const Elem& e) {
-    size_t i = static_cast<size_t>(&e - e_.data());
-    if (rules_.size() <= i) rules_.resize(e_.size());
-    if (!rules_[i]) rules_[i] = std::make_unique<AltRules>(MakeAltRules(e));
-    return *rules_[i];
-  }
-
- private:
 
   bool LeftEdgeOk(ElemKind k, size_t pos) const {
     if (pos == 0) return true;
@@ -366,23 +377,40 @@ class PartMatcher {
   std::vector<std::unique_ptr<AltRules>> rules_;
 };
 
-// The longest run of exact bytes inside one kBytes element of a part's
-// core: where occurrences of the part are searched for.
+// The run of exact bytes (at most 8) inside one kBytes element of a part's
+// core that should occur least often: where occurrences of the part are
+// searched for. Zero and 0xff bytes, and repeated bytes, count for little.
 struct Literal {
   size_t elem = 0, offset = 0, length = 0;
 };
 
+double ByteRarity(uint8_t b) {
+  switch (b) {
+    case 0x00: return 0.1;
+    case 0xff: return 0.2;
+    case 0x20: case 0x90: case 0xcc: return 0.5;
+    default: return 1.0;
+  }
+}
+
 Literal BestLiteral(const std::vector<Elem>& e, const PartBounds& r) {
+  constexpr size_t kMaxLiteral = 8;
   Literal best;
+  double best_score = -1;
   for (size_t i = r.core_first; i < r.core_last; ++i) {
     if (e[i].kind != ElemKind::kBytes) continue;
     const auto& b = e[i].bytes;
-    for (size_t k = 0; k < b.size();) {
-      if (!b[k].exact()) { ++k; continue; }
-      size_t j = k;
-      while (j < b.size() && b[j].exact()) ++j;
-      if (j - k > best.length) best = Literal{i, k, j - k};
-      k = j;
+    for (size_t k = 0; k < b.size(); ++k) {
+      double score = 0;
+      for (size_t j = k; j < b.size() && j - k < kMaxLiteral && b[j].exact(); ++j) {
+        double w = ByteRarity(b[j].value);
+        if (j > k && b[j].value == b[j - 1].value) w *= 0.3;
+        score += w;
+        if (score > best_score) {
+          best_score = score;
+          best = Literal{i, k, j - k + 1};
+        }
+      }
     }
   }
   return best;
@@ -404,7 +432,7 @@ class OccurrenceCursor {
   // `remember`: see PartMatcher::BwdCore.
   OccurrenceCursor(const std::vector<Elem>& e, const PartBounds& r, const Data& d, Accept accept,
                    bool remember)
-      : e_(e), r_(r), d_(d), m_(e, r, d), lit_(BestLiteral(e, r)), accept_(std::move(accept)),
+      : r_(r), d_(d), m_(e, r, d), lit_(BestLiteral(e, r)), accept_(std::move(accept)),
         remember_(remember) {
     for (size_t k = 0; k < lit_.length; ++k)
       needle_.push_back(static_cast<char>(e[lit_.elem].bytes[lit_.offset + k].value));
@@ -456,7 +484,6 @@ class OccurrenceCursor {
   }
 
  private:
-  const std::vector<Elem>& e_;
   PartBounds r_;
   Data d_;
   PartMatcher m_;
@@ -523,8 +550,8 @@ bool Simulate(const sig::BodySig& s, const Data& d) {
 
   std::vector<Occurrence> pending(np);
   std::vector<bool> live(np);
-  for (size_t k = 0; k < np; ++k) live[k] = next(k, &pending[k]);
-  if (!live[0]) return false;
+  for (size_t k = 0; k < np; ++k)
+    if (!(live[k] = next(k, &pending[k]))) return false;  // a part that never occurs
   std::vector<Ring> rings(np);
   while (true) {
     // The earliest pending occurrence; at equal positions the later part first.

@@ -670,6 +670,15 @@ class Round:
             # Some of them, and some planted files, are allow-listed.
             if rng.random() < 0.25:
                 self.fp.append(f"{md5}:{len(data)}:fp.{h.name}")
+        # The normalised text of a text host: clamscan checks it against hash
+        # signatures when it writes that text out (a target-7 "EOF-n"
+        # signature is loaded), not otherwise.
+        texts = [h for h in hosts if h.text]
+        for h in rng.sample(texts, min(2, len(texts))):
+            norm = normalise(bytes(h.data))
+            name = f"Vd.R{self.index}.N{h.name}"
+            self.hdb.append(f"{hashlib.md5(norm).hexdigest()}:{len(norm)}:{name}")
+            self.notes[name + ".UNOFFICIAL"] = f"hash of the normalised text of {h.name}"
         for h in rng.sample(hosts, min(4, len(hosts))):
             data = bytes(h.data)
             if rng.random() < 0.5:
