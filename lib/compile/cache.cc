@@ -302,6 +302,7 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
         for (auto& a : e.alts) if (a.size() != e.alts[0].size()) shape_ok = false;
       if (!shape_ok || e.gap_min > e.gap_max) return bad();
     }
+    b.pattern.parts = sig::PatternParts(b.pattern);
     b.evaluable = true;
   }
   if (!r.ok() || !ReadGroup(&r, db->bodies.size(), &db->raw) ||

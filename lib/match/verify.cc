@@ -494,9 +494,17 @@ class OccurrenceCursor {
   size_t pos_ = 0;
 };
 
+// The pattern's parts: computed at load, or here for a pattern built by hand.
+const std::vector<PartBounds>& PartsOf(const sig::BodySig& s, std::vector<PartBounds>* local) {
+  if (!s.pattern.parts.empty()) return s.pattern.parts;
+  *local = sig::PatternParts(s.pattern);
+  return *local;
+}
+
 // Whether a single-part signature matches anywhere its offset rule allows.
 bool SearchSingle(const sig::BodySig& s, const Data& d) {
-  std::vector<PartBounds> parts = sig::PatternParts(s.pattern);
+  std::vector<PartBounds> local;
+  const std::vector<PartBounds>& parts = PartsOf(s, &local);
   auto accept = [&](size_t start, size_t anchor) { return StartAllowed(s, parts[0], d, start, anchor); };
   bool any = s.offset.kind == sig::Offset::Kind::kAny;
   OccurrenceCursor<decltype(accept)> cur(s.pattern.elems, parts[0], d, accept, any);
@@ -536,7 +544,8 @@ class Ring {
 // chaining to the ends the previous part's ring still holds.
 bool Simulate(const sig::BodySig& s, const Data& d) {
   const auto& elems = s.pattern.elems;
-  std::vector<PartBounds> parts = sig::PatternParts(s.pattern);
+  std::vector<PartBounds> local;
+  const std::vector<PartBounds>& parts = PartsOf(s, &local);
   const size_t np = parts.size();
   auto first_accept = [&](size_t start, size_t anchor) { return StartAllowed(s, parts[0], d, start, anchor); };
   auto any = [](size_t, size_t) { return true; };
@@ -637,7 +646,8 @@ bool OffsetAllows(const sig::Offset& o, size_t n, size_t start) {
 
 bool VerifyAnchor(const sig::BodySig& s, const compile::Anchor& a, Data d, size_t end) {
   if (s.pattern.PartCount() > 1) return Whole(s, d);
-  const PartBounds r = sig::PatternParts(s.pattern)[0];
+  std::vector<PartBounds> local;
+  const PartBounds& r = PartsOf(s, &local)[0];
   const Elem& e = s.pattern.elems[a.elem];
   if (a.elem < r.core_first || a.elem >= r.core_last) return Whole(s, d);
   const std::vector<ByteMatch>& run = e.kind == ElemKind::kAlt ? e.alts[a.alt] : e.bytes;
@@ -660,7 +670,8 @@ bool VerifyAnchor(const sig::BodySig& s, const compile::Anchor& a, Data d, size_
 
 bool VerifyAt(const sig::BodySig& s, Data d, size_t start) {
   if (s.pattern.PartCount() > 1) return Whole(s, d);
-  const PartBounds r = sig::PatternParts(s.pattern)[0];
+  std::vector<PartBounds> local;
+  const PartBounds& r = PartsOf(s, &local)[0];
   if (!Allows(s.offset, d, start)) return false;
   PartMatcher m(s.pattern.elems, r, d);
   return m.Fwd(r.core_first, start) && m.LeftFits(start) && StartAllowed(s, r, d, start, m.anchor());

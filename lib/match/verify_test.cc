@@ -198,8 +198,12 @@ TEST_P(VerifyCase, AgreesWithClamscan) {
   sig::BodySig s = MakeSig(c.hex, c.offset);
   Answers a = AskAll(s, data);
   EXPECT_EQ(a.whole, c.clamscan);
-  if (a.pinned_tried) EXPECT_EQ(a.pinned, c.clamscan) << "VerifyAt";
-  if (a.anchored_tried) EXPECT_EQ(a.anchored, c.clamscan) << "VerifyAnchor";
+  if (a.pinned_tried) {
+    EXPECT_EQ(a.pinned, c.clamscan) << "VerifyAt";
+  }
+  if (a.anchored_tried) {
+    EXPECT_EQ(a.anchored, c.clamscan) << "VerifyAnchor";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Clamscan, VerifyCase, testing::ValuesIn(kCases));

@@ -223,6 +223,7 @@ class Parser {
       for (size_t k = r.core_first; k < r.core_last; ++k)
         if (p_.elems[k].kind == ElemKind::kGap && p_.elems[k].gap_kind == GapKind::kByteRange)
           return Err("byte-anchored range needs a single byte on one side of its part");
+    p_.parts = PatternParts(p_);
     return std::move(p_);
   }
 

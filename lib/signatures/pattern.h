@@ -81,19 +81,6 @@ struct Elem {
   bool split() const { return kind == ElemKind::kGap && gap_kind == GapKind::kSplit; }
 };
 
-struct Pattern {
-  std::vector<Elem> elems;
-  // Fewest and most bytes a match can span (max may be kGapUnbounded).
-  // Zero-width specials count 0.
-  uint64_t MinLength() const;
-  uint64_t MaxLength() const;
-  // Number of parts: one more than the number of splitting gaps.
-  size_t PartCount() const;
-  // Whether some gap can never be satisfied ("{3-1}"): clamscan loads such a
-  // signature but it never matches.
-  bool Impossible() const;
-};
-
 // One part of a pattern: elements [first, last). [core_first, core_last) is
 // what is left without the zero-width specials at its edges and without the
 // single anchor byte and range of a "[x-y]" on either side; clamscan measures
@@ -109,6 +96,22 @@ struct PartBounds {
   size_t anchor_elem = 0, anchor_offset = 0;
   size_t prefix_min = 0, prefix_max = 0;
 };
+struct Pattern {
+  std::vector<Elem> elems;
+  // PatternParts(*this), computed once by ParsePattern and the engine cache
+  // loader so that matching never recomputes it (empty otherwise).
+  std::vector<PartBounds> parts;
+  // Fewest and most bytes a match can span (max may be kGapUnbounded).
+  // Zero-width specials count 0.
+  uint64_t MinLength() const;
+  uint64_t MaxLength() const;
+  // Number of parts: one more than the number of splitting gaps.
+  size_t PartCount() const;
+  // Whether some gap can never be satisfied ("{3-1}"): clamscan loads such a
+  // signature but it never matches.
+  bool Impossible() const;
+};
+
 std::vector<PartBounds> PatternParts(const Pattern& p);
 
 // Parses a hex signature body. Errors are plain reasons ("odd number of hex
