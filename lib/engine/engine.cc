@@ -169,6 +169,17 @@ struct Scanner::Impl : engine::LayerScanner {
   }
 
   // Runs one group over one view of the data, appending hits in report order.
+  // The byte a single-part signature's match must start with (its core's
+  // first byte, when exact), or -1.
+  static int FirstExactByte(const sig::BodySig& b) {
+    if (b.pattern.parts.size() != 1) return -1;
+    const sig::PartBounds& r = b.pattern.parts[0];
+    if (r.core_first >= b.pattern.elems.size()) return -1;
+    const sig::Elem& e = b.pattern.elems[r.core_first];
+    if (e.kind != sig::ElemKind::kBytes || e.bytes.empty() || !e.bytes[0].exact()) return -1;
+    return e.bytes[0].value;
+  }
+
   Status RunGroup(const compile::Group& g, match::Data d, bool all, std::vector<Hit>* out) {
     const auto& db = engine->db();
     std::vector<Hit> hits;
@@ -177,10 +188,22 @@ struct Scanner::Impl : engine::LayerScanner {
     Pass pass{&db, &g, d, all, &hits};
     bool stop = false;
     for (uint32_t sid : g.positional) {
+      const sig::BodySig& body = db.bodies[sid];
       size_t lo, hi;
-      if (!match::PinnedRange(db.bodies[sid].offset, d.n, &lo, &hi)) continue;
+      if (!match::PinnedRange(body.offset, d.n, &lo, &hi)) continue;
+      if (lo >= d.n) continue;
+      hi = std::min(hi, d.n - 1);
+      // A multi-part signature is evaluated over the whole buffer whatever
+      // the start: once is enough.
+      if (body.pattern.parts.size() > 1) hi = lo;
+      const int first = FirstExactByte(body);
       for (size_t s = lo; s <= hi; ++s) {
-        if (match::VerifyAt(db.bodies[sid], d, s)) {
+        if (first >= 0) {  // skip to the next start that has the right first byte
+          const void* q = std::memchr(d.p + s, first, hi - s + 1);
+          if (!q) break;
+          s = static_cast<size_t>(static_cast<const uint8_t*>(q) - d.p);
+        }
+        if (match::VerifyAt(body, d, s)) {
           stop = Record(&pass, sid, s) != 0;
           break;
         }
