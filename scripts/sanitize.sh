@@ -14,7 +14,11 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 # Test discovery runs the test binary, so it must already be sanitizer-clean.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-nice ninja -C "$build" -j"$(nproc)" vigil_unit_tests
+targets=(vigil_unit_tests)
+for t in vigil_policy_tests vigil_fleet_tests vigil_distrib_tests; do
+  ninja -C "$build" -t targets all 2>/dev/null | grep -q "^$t:" && targets+=("$t")
+done
+nice ninja -C "$build" -j"$(nproc)" "${targets[@]}"
 
 ctest --test-dir "$build" -L unit --no-tests=error --output-on-failure -j"$(nproc)" --timeout 600
 echo "sanitize: unit tests clean under ASan+UBSan"

@@ -17,6 +17,9 @@ PACKAGES=(
   zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2
   # updates: HTTP server/client, and nginx for the static-mirror test
   libcpp-httplib-dev nginx
+  # jurisdiction policy, denied parties, fleet state (lib/policy/, lib/fleet/)
+  libtomlplusplus-dev nlohmann-json3-dev libgeoip-dev geoip-database geoip-bin
+  libpq-dev postgresql wrk
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers and oracles

@@ -12,6 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "distrib/fleet_report.h"
+#include "distrib/service.h"
+#include "fleet/audit.h"
+#include "fleet/store.h"
+#include "policy/instant.h"
+#include "policy/policy.h"
 #include "update/note.h"
 #include "update/repo.h"
 #include "update/server.h"
@@ -40,16 +48,46 @@ Commands:
         --zstd-level N      (default: 19)
         --engine-min X.Y.Z  lowest engine that may install it (default: this engine)
         --now TIME          creation time (RFC 3339 UTC or epoch seconds; default: now)
-  serve --repo DIR --listen HOST:PORT [--max-rate BYTES]
+  serve --listen HOST:PORT [--repo DIR] [OPTIONS]
       Serve the repository over HTTP (port 0 picks a free port; the bound
-      address is printed). --max-rate limits each response, for demonstrations
-      of slow links.
+      address is printed), with the jurisdiction policy in front of it and
+      the vendor endpoints POST /v1/activate and POST /v1/checkin.
+        --policy FILE            jurisdiction rules (TOML; examples/policy/)
+        --denied-parties FILE    screening list, US CSL or OpenSanctions simple
+                                 CSV (repeatable)
+        --screening-threshold X  Jaro-Winkler score that is a match (default 0.92)
+        --store URL              licenses and check-ins: a SQLite path or a
+                                 postgresql:// URL
+        --audit FILE             the append-only decision log (with --policy,
+                                 default REPO.audit.jsonl or vigil-audit.jsonl)
+        --geoip-dir DIR          GeoIP.dat and GeoIPv6.dat (default /usr/share/GeoIP)
+        --trusted-proxy CIDR     a proxy whose forwarded-for header is believed
+                                 (repeatable); without one, requests carrying
+                                 the header are refused
+        --forwarded-header NAME  (default X-Forwarded-For)
+        --now INSTANT            fix the server's clock (tests, demonstrations)
+        --threads N              requests handled at once (default 64)
+        --max-rate BYTES         limit each response's rate (slow-link demos)
+      SIGHUP reloads the policy and the lists without dropping requests; a
+      file that fails to load leaves the old ones in force.
+  audit --log FILE [--since T] [--until T] [--outcome allow|deny] [--rule ID]
+        [--action A] [--endpoint E] [--country CC] [--license KEY]
+        [--limit N] [--json]
+      Verify the audit log's hash chain and list the matching decisions.
+  fleet --store URL [--policy FILE] [--now T] [--stale-days N] [--json]
+      Endpoints by database age and by version, and those withheld by a rule.
 )";
 
 // Minimal "--key value" / "--key=value" parser.
 struct Args {
   std::vector<std::pair<std::string, std::string>> opts;
   std::string error;
+  std::vector<std::string> GetAll(const std::string& k) const {
+    std::vector<std::string> v;
+    for (const auto& [key, val] : opts)
+      if (key == k) v.push_back(val);
+    return v;
+  }
   std::string Get(const std::string& k, const std::string& def = "") const {
     std::string v = def;
     for (const auto& [key, val] : opts)
@@ -71,6 +109,8 @@ Args Parse(int argc, char** argv, const std::vector<std::string>& known) {
     if (eq != std::string::npos) {
       val = key.substr(eq + 1);
       key = key.substr(0, eq);
+    } else if (key == "json") {
+      val = "yes";  // a switch
     } else if (i + 1 < argc) {
       val = argv[++i];
     } else {
@@ -190,12 +230,39 @@ int PublishCmd(int argc, char** argv) {
 }
 
 int Serve(int argc, char** argv) {
-  Args a = Parse(argc, argv, {"repo", "listen", "max-rate"});
+  Args a = Parse(argc, argv, {"repo", "listen", "max-rate", "policy", "denied-parties", "screening-threshold",
+                              "store", "audit", "geoip-dir", "trusted-proxy", "forwarded-header", "now",
+                              "threads"});
   if (!a.error.empty()) return Fail(a.error);
   std::string repo = a.Get("repo"), listen = a.Get("listen");
-  if (repo.empty() || listen.empty()) return Fail("serve needs --repo DIR and --listen HOST:PORT");
-  uint64_t rate = 0;
+  if (listen.empty()) return Fail("serve needs --listen HOST:PORT");
+  uint64_t rate = 0, threads = 64;
   if (std::string r = a.Get("max-rate"); !r.empty() && !ParseU64(r, &rate)) return Fail("bad --max-rate");
+  if (std::string t = a.Get("threads"); !t.empty() && (!ParseU64(t, &threads) || threads == 0 || threads > 4096))
+    return Fail("bad --threads");
+
+  distrib::DistribConfig dc;
+  dc.policy_path = a.Get("policy");
+  dc.denied_party_files = a.GetAll("denied-parties");
+  if (std::string t = a.Get("screening-threshold"); !t.empty()) {
+    char* end = nullptr;
+    dc.screening_threshold = std::strtod(t.c_str(), &end);
+    if (*end || !(dc.screening_threshold > 0.5 && dc.screening_threshold <= 1.0))
+      return Fail("bad --screening-threshold (a score in (0.5, 1])");
+  }
+  dc.store_url = a.Get("store");
+  // With a policy every decision is logged; without one, only on request.
+  dc.audit_path = a.Get("audit");
+  if (dc.audit_path.empty() && !dc.policy_path.empty())
+    dc.audit_path = repo.empty() ? "vigil-audit.jsonl" : repo + ".audit.jsonl";
+  dc.geoip_dir = a.Get("geoip-dir", dc.geoip_dir);
+  dc.trusted_proxies = a.GetAll("trusted-proxy");
+  dc.forwarded_header = a.Get("forwarded-header", dc.forwarded_header);
+  if (std::string now = a.Get("now"); !now.empty()) {
+    auto t = policy::ParseInstant(now);
+    if (!t.ok()) return Fail("bad --now '" + now + "': " + t.status().message());
+    dc.fixed_now = *t;
+  }
 
   // Signals are taken by one thread with sigwait, so that stopping is not
   // done from a signal handler. Blocked before any other thread starts.
@@ -207,21 +274,39 @@ int Serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto service = RepoService::Open(repo);
-  if (!service.ok()) return Fail(repo + ": " + service.status().message());
   HttpService http;
   http.SetMaxRate(rate);
-  (*service)->Register(http);
+  http.SetThreads(threads);
+  std::unique_ptr<RepoService> repo_service;
+  if (!repo.empty()) {
+    auto service = RepoService::Open(repo);
+    if (!service.ok()) return Fail(repo + ": " + service.status().message());
+    repo_service = std::move(service).value();
+    repo_service->Register(http);
+  }
+  auto distrib = distrib::DistribService::Open(dc);
+  if (!distrib.ok()) return Fail(distrib.status().message());
+  (*distrib)->Register(http);
   auto port = http.Bind(listen);
   if (!port.ok()) return Fail(port.status().message());
   std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("vigil-server: serving %s on http://%s:%d\n", repo.c_str(), host.c_str(), *port);
+  std::printf("vigil-server: serving %s on http://%s:%d\n", repo.empty() ? "(no repository)" : repo.c_str(),
+              host.c_str(), *port);
+  std::printf("vigil-server: %s\n", (*distrib)->Describe().c_str());
   std::fflush(stdout);
   std::thread waiter([&] {
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
-      if (sig == SIGHUP) continue;  // nothing to reload yet; static files are read per request
+      if (sig == SIGHUP) {
+        // Requests go on with the old rules while the new ones load.
+        Status st = (*distrib)->Reload();
+        if (st.ok()) std::printf("vigil-server: reloaded: %s\n", (*distrib)->Describe().c_str());
+        else std::fprintf(stderr, "vigil-server: reload failed, the previous policy stays in force: %s\n",
+                          st.message().c_str());
+        std::fflush(stdout);
+        continue;
+      }
       http.Stop();
       return;
     }
@@ -231,6 +316,82 @@ int Serve(int argc, char** argv) {
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   if (!st.ok()) return Fail(st.message());
+  return 0;
+}
+
+int AuditCmd(int argc, char** argv) {
+  Args a = Parse(argc, argv, {"log", "since", "until", "outcome", "rule", "action", "endpoint", "country", "license",
+                              "limit", "json"});
+  if (!a.error.empty()) return Fail(a.error);
+  std::string log = a.Get("log");
+  if (log.empty()) return Fail("audit needs --log FILE");
+  fleet::AuditQuery q;
+  for (const char* k : {"since", "until"}) {
+    std::string v = a.Get(k);
+    if (v.empty()) continue;
+    auto t = policy::ParseInstant(v);
+    if (!t.ok()) return Fail(std::string("bad --") + k + ": " + t.status().message());
+    (std::string(k) == "since" ? q.since : q.until) = *t;
+  }
+  q.outcome = a.Get("outcome");
+  if (!q.outcome.empty() && q.outcome != "allow" && q.outcome != "deny") return Fail("--outcome is allow or deny");
+  q.rule = a.Get("rule");
+  q.action = a.Get("action");
+  q.endpoint = a.Get("endpoint");
+  q.country = a.Get("country");
+  q.license = a.Get("license");
+  uint64_t limit = 0;
+  if (std::string l = a.Get("limit"); !l.empty() && !ParseU64(l, &limit)) return Fail("bad --limit");
+  q.limit = limit;
+  bool json = a.Get("json") == "yes" || a.Get("json") == "true" || a.Get("json") == "1";
+  auto records = fleet::ReadAudit(log, q);
+  if (!records.ok()) return Fail(records.status().message());
+  for (const auto& r : *records) {
+    if (json) {
+      nlohmann::json j{{"seq", r.seq},       {"time", policy::FormatInstantUtc(r.time)},
+                       {"request_id", r.request_id}, {"endpoint", r.endpoint},
+                       {"action", r.action}, {"outcome", r.outcome},
+                       {"rule", r.rule},     {"reason", r.reason},
+                       {"inputs", r.inputs}, {"hash", r.hash}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("%lld %s %s %s %s %s %s %s\n", static_cast<long long>(r.seq),
+                  policy::FormatInstantUtc(r.time).c_str(), r.request_id.c_str(), r.endpoint.c_str(),
+                  r.action.c_str(), r.outcome.c_str(), r.rule.empty() ? "-" : r.rule.c_str(), r.inputs.dump().c_str());
+    }
+  }
+  std::fprintf(stderr, "vigil-server audit: %zu records; hash chain verified\n", records->size());
+  return 0;
+}
+
+int FleetCmd(int argc, char** argv) {
+  Args a = Parse(argc, argv, {"store", "policy", "now", "stale-days", "json"});
+  if (!a.error.empty()) return Fail(a.error);
+  if (a.Get("store").empty()) return Fail("fleet needs --store URL");
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (std::string n = a.Get("now"); !n.empty()) {
+    auto t = policy::ParseInstant(n);
+    if (!t.ok()) return Fail("bad --now: " + t.status().message());
+    now = *t;
+  }
+  uint64_t stale_days = 3;
+  if (std::string d = a.Get("stale-days"); !d.empty() && !ParseU64(d, &stale_days)) return Fail("bad --stale-days");
+  std::optional<policy::Policy> pol;
+  if (std::string p = a.Get("policy"); !p.empty()) {
+    auto loaded = policy::Policy::Load(p);
+    if (!loaded.ok()) return Fail(loaded.status().message());
+    pol = std::move(loaded).value();
+  }
+  auto store = fleet::Store::Open(a.Get("store"));
+  if (!store.ok()) return Fail(store.status().message());
+  auto endpoints = (*store)->Endpoints();
+  if (!endpoints.ok()) return Fail(endpoints.status().message());
+  bool json = a.Get("json") == "yes" || a.Get("json") == "true" || a.Get("json") == "1";
+  auto report = distrib::FleetReport(*endpoints, pol ? &*pol : nullptr, [&](const std::string& key) {
+    auto lic = (*store)->GetLicense(key);
+    return lic.ok() && *lic ? (*lic)->country : std::string();
+  }, now, static_cast<int64_t>(stale_days) * 86400);
+  std::fputs((json ? distrib::FleetReportJson(report) : distrib::FleetReportText(report)).c_str(), stdout);
   return 0;
 }
 
@@ -245,6 +406,8 @@ int main(int argc, char** argv) {
   if (cmd == "keygen") return Keygen(argc - 2, argv + 2);
   if (cmd == "publish") return PublishCmd(argc - 2, argv + 2);
   if (cmd == "serve") return Serve(argc - 2, argv + 2);
+  if (cmd == "audit") return AuditCmd(argc - 2, argv + 2);
+  if (cmd == "fleet") return FleetCmd(argc - 2, argv + 2);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kHelp, stdout);
     return 0;

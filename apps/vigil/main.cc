@@ -8,6 +8,8 @@ int ScanCommand(int argc, char** argv);
 int QuarantineCommand(int argc, char** argv);
 int UpdateCommand(int argc, char** argv);
 int LogCommand(int argc, char** argv);
+int StatusCommand(int argc, char** argv);
+int CheckinCommand(int argc, char** argv);
 }
 
 namespace {
@@ -19,6 +21,8 @@ Commands:
   quarantine COMMAND       list, show, restore, delete, purge, export vault entries
   update [OPTIONS]         fetch, verify and install signature updates (see: vigil update --help)
   log verify --server URL  audit an update server's transparency log
+  status [OPTIONS]         how current the signatures are, and why (see: vigil status --help)
+  checkin [OPTIONS]        report this endpoint's protection to the update server
   version                  print the version
 
 )";
@@ -35,6 +39,8 @@ int main(int argc, char** argv) {
   if (cmd == "quarantine") return vigil::cli::QuarantineCommand(argc - 2, argv + 2);
   if (cmd == "update") return vigil::cli::UpdateCommand(argc - 2, argv + 2);
   if (cmd == "log") return vigil::cli::LogCommand(argc - 2, argv + 2);
+  if (cmd == "status") return vigil::cli::StatusCommand(argc - 2, argv + 2);
+  if (cmd == "checkin") return vigil::cli::CheckinCommand(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     std::printf("vigil %s\n", VIGIL_VERSION);
     return 0;

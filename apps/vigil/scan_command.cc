@@ -25,6 +25,8 @@
 #include "report/report.h"
 #include "scan_action.h"
 #include "signatures/loader.h"
+#include "update/checkin.h"
+#include "update/freshness.h"
 #include "vigil/engine.h"
 #include "walk/walk.h"
 
@@ -55,6 +57,9 @@ Output and exit codes follow clamscan: 0 clean, 1 found, 2 error.
       --alert-encrypted[=yes|no]    report Heuristics.Encrypted.* for encrypted archives
       --scan-archive[=yes|no]       look inside archives and compressed files (default yes)
   -j, --threads=N         scanning threads (default: all cores)
+      --fail-if-db-older-than=DAYS  fail (exit 2) without scanning when a
+                          database is older than DAYS days or of unknown age
+      --stale-days=N      warn on stderr when a database is older (default 3)
       --cache-dir=DIR     compiled-engine cache (default: per-user cache dir)
       --no-cache          always compile, never read or write the cache
       --quarantine        move infected files into the quarantine vault
@@ -86,6 +91,8 @@ struct Options {
   unsigned threads = 0;
   std::string cache_dir;
   ActionOptions action;  // --quarantine, --move, --copy, --remove (scan_action.h)
+  int64_t fail_if_older_days = -1;  // --fail-if-db-older-than
+  int64_t stale_days = 3;
   bool use_daemon = false;    // --daemon[=SOCKET]: scan through vigild (daemon_client.h)
   std::string daemon_socket;
 };
@@ -184,6 +191,16 @@ std::optional<int> ParseArgs(int argc, char** argv, Options* o) {
     if (value(i, a, "--exclude", &v)) { o->exclude.push_back(v); continue; }
     if (value(i, a, "--exclude-dir", &v)) { o->exclude_dir.push_back(v); continue; }
     if (value(i, a, "--cache-dir", &v)) { o->cache_dir = v; continue; }
+    if (value(i, a, "--fail-if-db-older-than", &v) || value(i, a, "--stale-days", &v)) {
+      char* end = nullptr;
+      long long d = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || d < 0 || d > 100000) {
+        std::fprintf(stderr, "vigil scan: bad number of days '%s'\n", v.c_str());
+        return 2;
+      }
+      (a.starts_with("--fail") ? o->fail_if_older_days : o->stale_days) = d;
+      continue;
+    }
     if (value(i, a, "--max-filesize", &v)) {
       // 0 means no limit, as in clamscan; the engine caps at under 4 GiB.
       if (!ParseSize(v, &o->max_filesize) || o->max_filesize >= (4ull << 30)) {
@@ -297,6 +314,28 @@ class Queue {
 
 }  // namespace
 
+// Warns about stale or refused databases (one line each on stderr) and
+// applies --fail-if-db-older-than.
+int CheckDatabaseAge(const std::vector<std::string>& dbs, const Options& o) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  update::FreshnessLimits limits;
+  limits.stale_after = o.stale_days * 86400;
+  for (const std::string& db : dbs) {
+    auto state = update::ReadDbState(db, "");
+    if (!state.ok()) continue;  // the loader has already read it; nothing more to say
+    int64_t days = update::AgeDays(*state, now);
+    if (o.fail_if_older_days >= 0 && (days < 0 || days > o.fail_if_older_days)) {
+      std::fprintf(stderr, "vigil scan: the signature database %s is %s; --fail-if-db-older-than %lld\n",
+                   db.c_str(), days < 0 ? "of unknown age" : (std::to_string(days) + " days old").c_str(),
+                   static_cast<long long>(o.fail_if_older_days));
+      return 2;
+    }
+    std::string line = update::WarningLine(*state, now, limits);
+    if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  return 0;
+}
+
 int ScanCommand(int argc, char** argv) {
   Options o;
   if (auto rc = ParseArgs(argc, argv, &o)) return *rc;
@@ -340,6 +379,7 @@ int ScanCommand(int argc, char** argv) {
     engine = std::move(r).value();
   }
   for (const auto& w : GetEngineInfo(*engine).warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+  if (int rc = CheckDatabaseAge(dbs, o); rc) return rc;
   // Acting on infected files: open once, scan and act through that descriptor.
   std::unique_ptr<ScanAction> action;
   o.action.json = o.json;
@@ -461,6 +501,16 @@ int ScanCommand(int argc, char** argv) {
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sum.end_date = Now();
   printer->Finish(sum, o.summary);
+  // For `vigil checkin`: databases kept by `vigil update` have a state
+  // directory beside them, where the scan's result is counted.
+  for (const std::string& db : dbs) {
+    struct stat st;
+    std::string state = db + ".update";
+    if (stat(state.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && access(state.c_str(), W_OK) == 0) {
+      update::RecordScan(state, static_cast<int64_t>(std::time(nullptr)), sum.infected);
+      break;
+    }
+  }
   if (action && action->failures()) return 2;  // an infected file could not be acted on
   // As clamscan: a detection wins over errors.
   if (sum.infected) return 1;

@@ -31,6 +31,8 @@ leaves the installed database live.
   --db-dir DIR            the database directory vigil scan -d and vigild load
   --state-dir DIR         update state (default: DB-DIR.update)
   --vigild-socket PATH    tell vigild on this socket to reload after an update
+  --license KEY           this endpoint's license key (sent to the server)
+  --endpoint-id ID        this endpoint's identifier (sent to the server)
   --config FILE           "key value" lines with the keys above (default: )" "/etc/vigil/update.conf" R"( if present)
   --connect-timeout SEC, --read-timeout SEC, --download-timeout SEC
   --check                 only tell whether an update is available
@@ -39,7 +41,9 @@ leaves the installed database live.
 
 Exit status: 0 installed, up to date or rolled back; 1 (--check) an update is
 available; 2 the update failed; 3 refused for security (bad signature, log
-inconsistency, rollback, expired manifest) - the old database stays live.
+inconsistency, rollback, expired manifest) - the old database stays live;
+4 the server refused by a jurisdiction rule (HTTP 451) - the old database
+stays live and `vigil status` explains it.
 )";
 
 struct Parsed {
@@ -68,7 +72,7 @@ bool TakeValue(int argc, char** argv, int* i, const std::string& arg, const char
 int ParseArgs(int argc, char** argv, Parsed* p, bool allow_actions) {
   static const char* kValued[] = {"server", "channel", "release-pubkey", "log-pubkey", "db-dir", "state-dir",
                                   "vigild-socket", "config", "connect-timeout", "read-timeout",
-                                  "download-timeout", "now"};
+                                  "download-timeout", "now", "license", "endpoint-id"};
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -129,6 +133,8 @@ int Configure(Parsed* p) {
     else if (k == "db-dir") p->cfg.db_dir = v;
     else if (k == "state-dir") p->cfg.state_dir = v;
     else if (k == "vigild-socket") p->cfg.vigild_socket = v;
+    else if (k == "license") p->cfg.license_key = v;
+    else if (k == "endpoint-id") p->cfg.endpoint_id = v;
     else if (k == "connect-timeout") ok = seconds(&p->cfg.connect_timeout);
     else if (k == "read-timeout") ok = seconds(&p->cfg.read_timeout);
     else if (k == "download-timeout") ok = seconds(&p->cfg.download_timeout);
@@ -179,6 +185,15 @@ int UpdateCommand(int argc, char** argv) {
     case Outcome::kSecurity:
       std::fprintf(stderr, "vigil update: REFUSED\n%s\n", r.message.c_str());
       return 3;
+    case Outcome::kRefused: {
+      const update::Refusal& f = r.refusal;
+      std::fprintf(stderr, "vigil update: REFUSED FOR LEGAL REASONS (rule %s%s%s)\n%s\n%s%s%s",
+                   f.rule.empty() ? "unnamed" : f.rule.c_str(), f.effective.empty() ? "" : ", effective ",
+                   f.effective.c_str(), f.message.c_str(), f.reference.empty() ? "" : "Reference: ",
+                   f.reference.c_str(), f.reference.empty() ? "" : "\n");
+      std::fprintf(stderr, "The installed database stays in use; see `vigil status`.\n");
+      return 4;
+    }
   }
   return 2;
 }

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "update/archive.h"
 #include "update/fault.h"
@@ -63,7 +64,15 @@ class Fetcher {
     client_.set_write_timeout(cfg.read_timeout, 0);
     client_.set_keep_alive(true);
     client_.set_decompress(false);
+    httplib::Headers h;
+    if (!cfg.license_key.empty()) h.emplace("Vigil-License", cfg.license_key);
+    if (!cfg.endpoint_id.empty()) h.emplace("Vigil-Endpoint", cfg.endpoint_id);
+    h.emplace("User-Agent", std::string("vigil/") + cfg.engine_version);
+    client_.set_default_headers(h);
   }
+
+  // Set when the server refused a request for legal reasons (HTTP 451).
+  const std::optional<Refusal>& refusal() const { return refusal_; }
 
   std::string Where(const std::string& rel) const { return url_.origin + url_.prefix + "/" + rel; }
 
@@ -151,11 +160,34 @@ class Fetcher {
     std::string excerpt = body.substr(0, 600);
     for (char& c : excerpt)
       if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    if (status == 451)
+    if (status == 451) {
+      refusal_ = ParseRefusal(body);
       return Status::Unsupported("the server refuses updates for legal reasons (HTTP 451): " + excerpt);
+    }
     return Status::IoError(what + ": HTTP " + std::to_string(status) + (excerpt.empty() ? "" : ": " + excerpt));
   }
 
+  static Refusal ParseRefusal(const std::string& body) {
+    Refusal r;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) {
+      r.message = body.substr(0, 600);
+      return r;
+    }
+    auto field = [&](const char* k) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    r.rule = field("rule");
+    r.action = field("action");
+    r.jurisdiction = field("jurisdiction");
+    r.effective = field("effective");
+    r.message = field("message");
+    r.reference = field("reference");
+    return r;
+  }
+
+  std::optional<Refusal> refusal_;
   Url url_;
   const UpdateConfig& cfg_;
   httplib::Client client_;
@@ -341,6 +373,19 @@ class Session {
     std::string out = "time " + FormatTime(now_) + "\noutcome " + outcome + "\nchannel " + r.channel +
                       "\nversion " + std::to_string(r.to_version ? r.to_version : r.from_version) +
                       "\nmessage " + msg + "\n";
+    if (r.outcome == Outcome::kRefused) {
+      auto line = [&](const char* k, std::string v) {
+        for (char& c : v)
+          if (c == '\n' || c == '\r') c = ' ';
+        if (!v.empty()) out += std::string(k) + " " + v + "\n";
+      };
+      line("rule", r.refusal.rule);
+      line("action", r.refusal.action);
+      line("jurisdiction", r.refusal.jurisdiction);
+      line("effective", r.refusal.effective);
+      line("policy-message", r.refusal.message);
+      line("reference", r.refusal.reference);
+    }
     (void)WriteFileAtomic(state_dir_ + "/last-update", out);
   }
 
@@ -431,9 +476,16 @@ struct Attempt {
   Outcome outcome = Outcome::kFailed;
   std::string message;
   bool stop = false;  // do not try further servers (forked log)
+  Refusal refusal;    // when outcome is kRefused
 };
 
-Attempt Fail(Outcome o, std::string msg, bool stop = false) { return Attempt{o, std::move(msg), stop}; }
+Attempt Fail(Outcome o, std::string msg, bool stop = false) {
+  Attempt a;
+  a.outcome = o;
+  a.message = std::move(msg);
+  a.stop = stop;
+  return a;
+}
 
 Result<FileSet> FetchRelease(Session& s, Fetcher& f, const Manifest& m, const Artifact& a, uint64_t* downloaded,
                              const FileSet* base) {
@@ -462,11 +514,26 @@ Result<FileSet> FetchRelease(Session& s, Fetcher& f, const Manifest& m, const Ar
   return DecodeBundle(*raw);
 }
 
+Attempt TryServerWith(Session& s, Fetcher& f, const std::string& server, const EngineCheck& check, bool check_only,
+                      UpdateReport* report);
+
+// A request the server refused for legal reasons makes the whole attempt a
+// refusal, whichever request it was (manifest, bundle or delta).
 Attempt TryServer(Session& s, const std::string& server, const EngineCheck& check, bool check_only,
                   UpdateReport* report) {
   auto url = ParseUrl(server);
   if (!url.ok()) return Fail(Outcome::kFailed, url.status().message());
   Fetcher f(*url, s.cfg());
+  Attempt a = TryServerWith(s, f, server, check, check_only, report);
+  if (a.outcome == Outcome::kFailed && f.refusal()) {
+    a.outcome = Outcome::kRefused;
+    a.refusal = *f.refusal();
+  }
+  return a;
+}
+
+Attempt TryServerWith(Session& s, Fetcher& f, const std::string& server, const EngineCheck& check, bool check_only,
+                      UpdateReport* report) {
   const std::string& channel = s.cfg().channel;
 
   // 1. The channel's manifest, then the checkpoint (published after it, so
@@ -677,8 +744,11 @@ Attempt TryServer(Session& s, const std::string& server, const EngineCheck& chec
   return Fail(Outcome::kInstalled, msg);
 }
 
+}  // namespace
+
 const char* OutcomeName(Outcome o) {
   switch (o) {
+    case Outcome::kRefused: return "refused";
     case Outcome::kInstalled: return "installed";
     case Outcome::kUpToDate: return "up-to-date";
     case Outcome::kAvailable: return "available";
@@ -688,6 +758,8 @@ const char* OutcomeName(Outcome o) {
   }
   return "failed";
 }
+
+namespace {
 
 void Notify(Session& s, UpdateReport* r) {
   if (s.cfg().vigild_socket.empty()) return;
@@ -741,12 +813,42 @@ Status LoadUpdateConfig(const std::string& path, UpdateConfig* c) {
     else if (key == "db-dir") c->db_dir = value;
     else if (key == "state-dir") c->state_dir = value;
     else if (key == "vigild-socket") c->vigild_socket = value;
+    else if (key == "license") c->license_key = value;
+    else if (key == "endpoint-id") c->endpoint_id = value;
     else if (key == "connect-timeout") { if (!number(&c->connect_timeout)) return err("bad connect-timeout"); }
     else if (key == "read-timeout") { if (!number(&c->read_timeout)) return err("bad read-timeout"); }
     else if (key == "download-timeout") { if (!number(&c->download_timeout)) return err("bad download-timeout"); }
     else return err("unknown key '" + key + "'");
   }
   return Status::Ok();
+}
+
+Result<LastUpdate> ReadLastUpdate(const std::string& state_dir) {
+  auto text = ReadFile(state_dir + "/last-update", 1 << 20);
+  if (!text.ok()) return text.status();
+  LastUpdate u;
+  std::string_view t = *text;
+  while (!t.empty()) {
+    size_t nl = t.find('\n');
+    std::string_view line = t.substr(0, nl);
+    t.remove_prefix(nl == std::string_view::npos ? t.size() : nl + 1);
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    std::string key(line.substr(0, sp)), v(line.substr(sp + 1));
+    if (key == "time") (void)ParseTimeOrSeconds(v, &u.time);
+    else if (key == "outcome") u.outcome = v;
+    else if (key == "channel") u.channel = v;
+    else if (key == "version") (void)ParseU64(v, &u.version);
+    else if (key == "message") u.message = v;
+    else if (key == "rule") u.refusal.rule = v;
+    else if (key == "action") u.refusal.action = v;
+    else if (key == "jurisdiction") u.refusal.jurisdiction = v;
+    else if (key == "effective") u.refusal.effective = v;
+    else if (key == "policy-message") u.refusal.message = v;
+    else if (key == "reference") u.refusal.reference = v;
+  }
+  if (u.outcome.empty()) return Status::Corruption(state_dir + "/last-update: no outcome");
+  return u;
 }
 
 UpdateReport RunUpdate(const UpdateConfig& cfg, const EngineCheck& check, bool check_only) {
@@ -786,6 +888,10 @@ UpdateReport RunUpdate(const UpdateConfig& cfg, const EngineCheck& check, bool c
       return r;
     }
     if (a.outcome == Outcome::kSecurity) worst = Outcome::kSecurity;
+    if (a.outcome == Outcome::kRefused && worst == Outcome::kFailed) {
+      worst = Outcome::kRefused;
+      r.refusal = a.refusal;
+    }
     failures.push_back(server + ": " + a.message);
     s.Progress("failed: " + failures.back());
     (void)RemoveTree(s.state_dir() + "/staging");

@@ -54,13 +54,15 @@ struct UpdateConfig {
   int download_timeout = 900;        // seconds for one whole download
   int64_t now = 0;                   // 0: the real clock (tests set it)
   std::string engine_version;        // this engine, "MAJOR.MINOR.PATCH"
+  std::string license_key;           // sent as "Vigil-License" (the server's policy uses its country)
+  std::string endpoint_id;           // sent as "Vigil-Endpoint"
   std::function<void(const std::string&)> progress;  // optional progress lines
 };
 
 // Reads "key value" lines (keys as the command-line flags without "--":
 // server (repeatable), channel, release-pubkey, log-pubkey, db-dir,
 // state-dir, vigild-socket, connect-timeout, read-timeout,
-// download-timeout); '#' starts a comment. Errors are "FILE:LINE: reason".
+// download-timeout, license, endpoint-id); '#' starts a comment. Errors are "FILE:LINE: reason".
 Status LoadUpdateConfig(const std::string& path, UpdateConfig* config);
 
 // Loads a database directory with the engine; returns its signature count.
@@ -73,6 +75,13 @@ enum class Outcome {
   kRolledBack,   // --rollback switched to the previous release
   kFailed,       // nothing changed; the old database stays live
   kSecurity,     // verification failed (signature, log, rollback, freeze); old database live
+  kRefused,      // the server applies a jurisdiction rule (HTTP 451); old database live
+};
+
+// What a server said when it refused for legal reasons (RFC 7725): the
+// JSON body of its HTTP 451 answer.
+struct Refusal {
+  std::string rule, action, jurisdiction, effective, message, reference;
 };
 
 struct UpdateReport {
@@ -86,7 +95,21 @@ struct UpdateReport {
   bool used_delta = false;
   uint64_t signatures = 0;
   std::string evidence_dir;   // set when a forked log was detected
+  Refusal refusal;            // set when outcome is kRefused
 };
+
+// The state file "last-update" of an update state directory: the last
+// attempt, whatever its outcome.
+struct LastUpdate {
+  int64_t time = 0;
+  std::string outcome;  // installed, up-to-date, rolled-back, failed, security, refused
+  std::string channel;
+  uint64_t version = 0;
+  std::string message;
+  Refusal refusal;      // when outcome is "refused"
+};
+Result<LastUpdate> ReadLastUpdate(const std::string& state_dir);
+const char* OutcomeName(Outcome o);
 
 UpdateReport RunUpdate(const UpdateConfig& config, const EngineCheck& check, bool check_only);
 UpdateReport RollbackUpdate(const UpdateConfig& config, const EngineCheck& check);

@@ -97,6 +97,7 @@ HttpService::HttpService() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_payload_max_length(1 << 20);
   impl_->server.set_read_timeout(10, 0);
   impl_->server.set_write_timeout(30, 0);
+  SetThreads(64);
 }
 
 HttpService::~HttpService() = default;
@@ -107,6 +108,11 @@ void HttpService::SetGate(RequestGate gate) {
 }
 
 void HttpService::SetMaxRate(uint64_t bytes_per_second) { impl_->max_rate = bytes_per_second; }
+
+void HttpService::SetThreads(size_t n) {
+  n = std::max<size_t>(1, n);
+  impl_->server.new_task_queue = [n] { return new httplib::ThreadPool(n); };
+}
 
 void HttpService::Route(const std::string& method, const std::string& pattern, Endpoint endpoint,
                         Handler handler) {

@@ -82,6 +82,9 @@ class HttpService {
   // Limits each response body to `bytes_per_second` (0: no limit). For
   // demonstrations and tests of slow and interrupted downloads.
   void SetMaxRate(uint64_t bytes_per_second);
+  // Requests handled at once (default 64): handlers may wait on a group
+  // commit, so more threads than cores keeps the cores busy.
+  void SetThreads(size_t n);
   // Binds "HOST:PORT" ("[::1]:PORT" for IPv6; port 0 picks a free one) and
   // returns the bound port.
   Result<int> Bind(const std::string& listen);

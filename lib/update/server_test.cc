@@ -105,11 +105,19 @@ TEST_F(ServerTest, TheClientReportsA451Plainly) {
   UpdateReport r = RunUpdate(cfg, check, /*check_only=*/true);
   EXPECT_EQ(r.outcome, Outcome::kAvailable) << r.message;
   r = RunUpdate(cfg, check, /*check_only=*/false);
-  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_EQ(r.outcome, Outcome::kRefused);
   EXPECT_NE(r.message.find("HTTP 451"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("not here"), std::string::npos) << r.message;
+  EXPECT_EQ(r.refusal.rule, "test-rule");
+  EXPECT_EQ(r.refusal.message, "not here");
   EXPECT_FALSE(PathExists(cfg.db_dir));
-  EXPECT_NE(ReadFile(root_ + "/client/db.update/last-update").value().find("outcome failed"), std::string::npos);
+  // The refusal is kept for `vigil status`.
+  auto last = ReadLastUpdate(root_ + "/client/db.update");
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_EQ(last->outcome, "refused");
+  EXPECT_EQ(last->refusal.rule, "test-rule");
+  EXPECT_EQ(last->refusal.message, "not here");
+  EXPECT_EQ(last->time, 1727582400);
 }
 
 TEST(UpdateConfigTest, ReadsKeysAndRejectsUnknownOnes) {

@@ -177,6 +177,17 @@ bool ParseTimeOrSeconds(std::string_view s, int64_t* out) {
     *out = static_cast<int64_t>(v);
     return true;
   }
+  // YYYY-MM-DDTHH:MM:SS+HH:MM (or -HH:MM): the same instant in UTC.
+  if (s.size() == 25 && (s[19] == '+' || s[19] == '-') && s[22] == ':') {
+    auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -100; };
+    int oh = digit(20) * 10 + digit(21), om = digit(23) * 10 + digit(24);
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return false;
+    int64_t t;
+    if (!ParseTime(std::string(s.substr(0, 19)) + "Z", &t)) return false;
+    int64_t offset = (oh * 60 + om) * 60;
+    *out = s[19] == '+' ? t - offset : t + offset;
+    return true;
+  }
   return ParseTime(s, out);
 }
 
