@@ -65,6 +65,9 @@ struct Config {
   uint64_t max_zip_type_rcg = 1ull << 20;   // MaxZipTypeRcg
   unsigned max_partitions = 50;             // MaxPartitions
   unsigned max_icons_pe = 100;              // MaxIconsPE
+  bool scan_archive = true;                 // ScanArchive
+  bool alert_exceeds_max = false;           // AlertExceedsMax: Heuristics.Limits.Exceeded.*
+  bool alert_encrypted = false;             // AlertEncrypted: Heuristics.Encrypted.*
 
   // Administrative commands.
   bool enable_shutdown_command = true;      // EnableShutdownCommand

@@ -1096,6 +1096,15 @@ struct Server::Impl {
     ScanOptions o;
     o.all_match = all_match;
     o.max_filesize = cfg.max_file_size;
+    // The container limits, as clamd applies them (0: clamd's "no limit").
+    o.max_scansize = cfg.max_scan_size ? cfg.max_scan_size : UINT64_MAX;
+    o.max_files = cfg.max_files ? cfg.max_files : UINT64_MAX;
+    o.max_recursion = cfg.max_recursion ? cfg.max_recursion : UINT32_MAX;
+    o.max_scantime_ms = cfg.max_scan_time ? static_cast<uint32_t>(std::min<uint64_t>(cfg.max_scan_time, UINT32_MAX))
+                                          : UINT32_MAX;
+    o.scan_archive = cfg.scan_archive;
+    o.alert_exceeds_max = cfg.alert_exceeds_max;
+    o.alert_encrypted = cfg.alert_encrypted;
     return o;
   }
 

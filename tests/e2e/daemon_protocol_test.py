@@ -375,6 +375,48 @@ def test_socket_access(c, vigild, fx):
         d.stop()
 
 
+def nested_zip(depth, payload):
+    """A zip holding a zip ... (depth levels) holding payload."""
+    import io
+    import zipfile
+    data, name = payload, "eicar.com"
+    for i in range(depth):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(name, data)
+        data, name = buf.getvalue(), f"level{i}.zip"
+    return data
+
+
+def test_container_limits(c, vigild, fx):
+    """MaxRecursion, MaxFiles and AlertExceedsMax from the configuration reach the scan."""
+    three = nested_zip(3, EICAR)
+    d = start_vigild(vigild, fx, name="limits-default")
+    try:
+        c.eq("default limits: EICAR three zips deep", talk(d.sock_path, b"zINSTREAM\0" + chunks(three)),
+             f"stream: {EICAR_NAME} FOUND\0".encode())
+    finally:
+        d.stop()
+    d = start_vigild(vigild, fx, name="limits-shallow", extra="MaxRecursion 2\n")
+    try:
+        c.eq("MaxRecursion 2: too deep to look", talk(d.sock_path, b"zINSTREAM\0" + chunks(three)),
+             b"stream: OK\0")
+    finally:
+        d.stop()
+    d = start_vigild(vigild, fx, name="limits-alert", extra="MaxRecursion 2\nAlertExceedsMax yes\n")
+    try:
+        c.eq("AlertExceedsMax: the limit is reported", talk(d.sock_path, b"zINSTREAM\0" + chunks(three)),
+             b"stream: Heuristics.Limits.Exceeded.MaxRecursion FOUND\0")
+    finally:
+        d.stop()
+    d = start_vigild(vigild, fx, name="limits-noarchive", extra="ScanArchive no\n")
+    try:
+        c.eq("ScanArchive no: archives are not opened", talk(d.sock_path, b"zINSTREAM\0" + chunks(three)),
+             b"stream: OK\0")
+    finally:
+        d.stop()
+
+
 def test_socket_activation(c, vigild, fx):
     """systemd's way: a listening socket as fd 3 (LISTEN_FDS/LISTEN_PID), READY=1 on NOTIFY_SOCKET."""
     path = fx.root / "act.sock"
@@ -452,6 +494,7 @@ def main():
         c.true("SHUTDOWN bounded", time.time() - t0 < 8)
         c.true("socket removed", not os.path.exists(d.sock_path))
         test_config_errors(c, vigild, fx)
+        test_container_limits(c, vigild, fx)
         test_socket_access(c, vigild, fx)
         test_socket_activation(c, vigild, fx)
         # SIGTERM while a client holds a stream open: a bounded, clean stop.
