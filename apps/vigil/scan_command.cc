@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "daemon_client.h"
+#include "quarantine/vault.h"
 #include "report/report.h"
 #include "scan_action.h"
 #include "signatures/loader.h"
@@ -63,7 +64,8 @@ Output and exit codes follow clamscan: 0 clean, 1 found, 2 error.
       --cache-dir=DIR     compiled-engine cache (default: per-user cache dir)
       --no-cache          always compile, never read or write the cache
       --quarantine        move infected files into the quarantine vault
-      --vault=DIR         the vault for --quarantine (see: vigil quarantine --help)
+      --vault=DIR         the vault for --quarantine (see: vigil quarantine --help);
+                          its allow.sfp (restore --allow) is loaded with -d databases
       --move=DIR          move infected files into DIR
       --copy=DIR          copy infected files into DIR
       --remove            remove infected files (no way back; prefer --quarantine)
@@ -362,6 +364,19 @@ int ScanCommand(int argc, char** argv) {
 
   // Load the engine.
   std::vector<std::string> dbs = o.databases.empty() ? DefaultDatabases() : o.databases;
+  // A scan that quarantines also loads the vault's allow-list, where
+  // `vigil quarantine restore --allow` records files the user vouched for,
+  // so that they are not quarantined again.
+  std::vector<std::string> load = dbs;
+  if (o.action.kind == ActionOptions::Kind::kQuarantine && !dbs.empty()) {
+    std::string vault = o.action.vault_dir;
+    if (vault.empty()) {
+      auto d = quarantine::DefaultVaultDir();
+      if (d.ok()) vault = *d;
+    }
+    std::string allow = vault.empty() ? std::string() : vault + "/allow.sfp";
+    if (!allow.empty() && access(allow.c_str(), R_OK) == 0) load.push_back(allow);
+  }
   std::shared_ptr<const Engine> engine;
   EngineOptions eopt;
   if (!o.no_cache) eopt.cache_dir = o.cache_dir.empty() ? DefaultCacheDir() : o.cache_dir;
@@ -371,7 +386,7 @@ int ScanCommand(int argc, char** argv) {
     if (!r.ok()) { std::fprintf(stderr, "vigil: %s\n", r.status().message().c_str()); return 2; }
     engine = std::move(r).value();
   } else {
-    auto r = LoadEngine(dbs, eopt);
+    auto r = LoadEngine(load, eopt);
     if (!r.ok()) {
       std::fprintf(stderr, "ERROR: %s\n", r.status().message().c_str());
       return 2;

@@ -263,6 +263,10 @@ def test_round_trip(v, work):
     C.eq("allow-listed file is clean", r.returncode, 0)
     r = v.run("scan", "--no-cache", "--no-summary", "-d", str(v.db), str(allow))
     C.eq("still detected without the allow-list", r.returncode, 1)
+    # A quarantining scan loads the vault's allow-list by itself.
+    r = v.scan(vault, str(allow))
+    C.eq("a --quarantine scan leaves the allow-listed file alone", r.returncode, 0)
+    C.true("... which stays in place", allow.exists() and allow.read_bytes() == infected(99))
 
     # The default vault: $VIGIL_HOME/quarantine.
     home = root / "home"
