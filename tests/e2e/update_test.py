@@ -474,6 +474,38 @@ def test_vigild(c, w, url, vigild):
     p.wait()
 
 
+def test_full_disk(c, w, url):
+    """A release that does not fit: ENOSPC half-way leaves the old database live (tmpfs of 1 MiB)."""
+    small = w.root / "small"
+    small.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(small)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"NOTE: full-disk check skipped: cannot mount a tmpfs ({r.stderr.strip() or 'not permitted'})")
+        return
+    try:
+        cl = Client(w, "small/client")
+        r = cl.update(url)
+        if not c.eq("full disk: the current release fits", r.returncode, 0):
+            print(r.stdout + r.stderr)
+            return
+        before = cl.live()
+        cl.loads_and_is(c, "full disk: before", before)
+        # 40,000 more lines: about 2 MB once staged, twice the file system.
+        w.publish(max(w.published) + 1, release_files(10_000, 40_000))
+        r = cl.update(url)
+        c.eq("full disk: the update fails", r.returncode, 2)
+        c.true("full disk: says why", "No space left on device" in r.stderr, r.stderr[-800:])
+        cl.loads_and_is(c, "full disk: after", before)
+        # Room again: the same update goes through.
+        subprocess.run(["mount", "-o", "remount,size=16m", str(small)], check=True)
+        r = cl.update(url)
+        c.eq("full disk: with room the update succeeds", r.returncode, 0)
+        cl.loads_and_is(c, "full disk: updated", max(w.published))
+    finally:
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
@@ -494,6 +526,7 @@ def main():
         test_config_file(c, w, url)
         test_nginx(c, w, snap5)
         test_crash(c, w, snap5, snap6)
+        test_full_disk(c, w, url)
         if vigild:
             test_vigild(c, w, url, vigild)
     finally:
