@@ -206,8 +206,8 @@ std::string DistribService::Describe() const {
   return out;
 }
 
-Status DistribService::Record(fleet::AuditRecord r) {
-  return audit_ ? audit_->Append(std::move(r)) : Status::Ok();
+Status DistribService::Record(fleet::AuditRecord r, fleet::Durability d) {
+  return audit_ ? audit_->Append(std::move(r), d) : Status::Ok();
 }
 
 int64_t DistribService::Now() const {
@@ -303,8 +303,10 @@ std::optional<HttpResponse> DistribService::Gate(const HttpRequest& r, Endpoint 
                     {"license_country", q->license_country},
                     {"matched_country", d.country}};
   if (rules->policy) rec.inputs["policy_sha256"] = rules->policy->source_sha256();
-  // A decision that cannot be recorded is not given.
-  if (Status st = Record(std::move(rec)); !st.ok()) return JsonError(503, "audit log: " + st.message(), q->id);
+  // A decision that cannot be recorded is not given. An update check is
+  // answered once its record is written (synced within kSyncInterval).
+  if (Status st = Record(std::move(rec), fleet::Durability::kWritten); !st.ok())
+    return JsonError(503, "audit log: " + st.message(), q->id);
   if (!d.allowed) return Refusal(d, q->id);
   return std::nullopt;
 }

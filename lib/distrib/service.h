@@ -25,7 +25,13 @@
 // all and the strictest rule wins; the decision records both.
 //
 // Every decision, allow or deny, is appended to the audit log (request id,
-// inputs, rule, outcome) before the answer is sent. A refusal is HTTP 451
+// inputs, rule, outcome) before the answer is sent. Activation decisions are
+// durable (fdatasync) before the answer; update/download decisions are
+// written to the log (write(2)) before the answer and synced within 10 ms
+// (fleet::kSyncInterval: the fdatasync starts within 10 ms of the write and
+// takes what the disk takes): a power loss can lose at most that last interval
+// of update-check records, never a purchase decision; a process crash loses
+// none. A refusal is HTTP 451
 // (RFC 7725) with a JSON body: rule, action, jurisdiction, effective,
 // message, reference.
 //
@@ -87,7 +93,8 @@ class DistribService {
 
   std::shared_ptr<const Rules> CurrentRules() const;
   int64_t Now() const;
-  Status Record(fleet::AuditRecord r);  // to the audit log, when there is one
+  // To the audit log, when there is one; kWritten only for update/download checks.
+  Status Record(fleet::AuditRecord r, fleet::Durability d = fleet::Durability::kSynced);
   std::string NewRequestId();
   Result<Request> Identify(const update::HttpRequest& r);
   std::optional<update::HttpResponse> Gate(const update::HttpRequest& r, update::Endpoint e);

@@ -12,8 +12,6 @@
 #include <cstring>
 #include <deque>
 
-#include "fleet/group_commit.h"
-
 namespace vigil::fleet {
 namespace {
 
@@ -202,6 +200,22 @@ struct AuditLog::Pending {
   int64_t time = 0;
 };
 
+// The callers of one batch who wait for the same event: its write (kWritten),
+// or an fdatasync covering it (kSynced). One condition per group, so that a
+// release wakes only the callers it releases.
+struct AuditLog::Group {
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu_
+  Status status;      // guarded by mu_; the callers' answer once done
+  uint64_t end = 0;   // guarded by mu_; kSynced: file offset after the batch, set when written
+};
+
+// Records appended while the writer was busy, written together by one write().
+struct AuditLog::Batch {
+  std::vector<Pending> items;
+  std::shared_ptr<Group> written, synced;  // null while no caller of that durability joined
+};
+
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, std::string* warning) {
   if (warning) warning->clear();
   int fd = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -261,7 +275,10 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, std::s
                  " bytes (torn by a crash during a write)";
     size -= torn;
   }
-  log->size_ = size;
+  // A previous process may have crashed between its write and its
+  // fdatasync: make what was written durable now.
+  if (size > 0 && fdatasync(fd) != 0) return Status::IoError(Errno("cannot sync audit log " + path, errno));
+  log->written_ = log->synced_ = size;
 
   if (!lines.empty()) {
     AuditRecord last;
@@ -280,14 +297,26 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, std::s
     log->hash_ = last.hash;
   }
 
-  AuditLog* self = log.get();
-  log->writer_ = std::make_unique<GroupCommit<Pending>>(
-      1, kMaxBatch, [self](int, std::vector<Pending>& batch) { return self->Flush(batch); });
+  log->writer_ = std::thread([self = log.get()] { self->WriterLoop(); });
+  log->syncer_ = std::thread([self = log.get()] { self->SyncerLoop(); });
   return log;
 }
 
+AuditLog::AuditLog() : hash_(kGenesis) {}
+
 AuditLog::~AuditLog() {
-  writer_.reset();  // drains queued appends
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  if (writer_.joinable()) writer_.join();  // drains and writes the queue, then sets writer_done_
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    writer_done_ = true;  // also when the writer never started (Open failed)
+  }
+  sync_cv_.notify_one();
+  if (syncer_.joinable()) syncer_.join();  // syncs what is written, releases the kSynced callers
   if (fd_ >= 0) close(fd_);
 }
 
@@ -301,7 +330,12 @@ std::string AuditLog::last_hash() const {
   return hash_;
 }
 
-Status AuditLog::Append(AuditRecord r) {
+uint64_t AuditLog::synced_size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return synced_;
+}
+
+Status AuditLog::Append(AuditRecord r, Durability d) {
   if (r.outcome != "allow" && r.outcome != "deny")
     return Status::InvalidArgument("audit outcome must be allow or deny, not '" + r.outcome + "'");
   if (r.time == 0)
@@ -320,58 +354,153 @@ Status AuditLog::Append(AuditRecord r) {
   if (!DepthOk(p.middle, kMaxDepth - 1))
     return Status::InvalidArgument("audit inputs nested deeper than " + std::to_string(kMaxDepth - 1));
   p.time = r.time;
-  return writer_->Submit(std::move(p));
+
+  std::unique_lock<std::mutex> l(mu_);
+  if (!broken_.ok()) return broken_;
+  if (stop_) return Status::Internal("audit log " + path_ + " is closing");
+  if (queue_.empty() || queue_.back().items.size() >= kMaxBatch) queue_.emplace_back();
+  Batch& b = queue_.back();  // never the one being written: the writer pops its batch
+  b.items.push_back(std::move(p));
+  std::shared_ptr<Group>& slot = d == Durability::kSynced ? b.synced : b.written;
+  if (!slot) slot = std::make_shared<Group>();
+  std::shared_ptr<Group> g = slot;
+  if (queue_.size() == 1 && b.items.size() == 1) work_cv_.notify_one();  // the writer may be idle
+  g->cv.wait(l, [&] { return g->done; });
+  return g->status;
 }
 
-Status AuditLog::Flush(std::vector<Pending>& batch) {
-  if (!broken_.ok()) return broken_;
-  int64_t seq;
-  std::string hash;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    seq = seq_;
-    hash = hash_;
-  }
-  std::string out;
-  std::string body;
-  for (const Pending& p : batch) {
-    ++seq;
-    std::string prev = "\"prev_hash\":\"" + hash + "\",";
-    std::string end = "\"seq\":" + std::to_string(seq) + ",\"time\":" + std::to_string(p.time) + "}";
-    body.clear();
-    body.append(p.head).append(p.middle).append(prev).append(p.tail).append(end);
-    std::string h = Sha256Hex(hash, body);
-    out.append(p.head).append("\"hash\":\"").append(h).append("\",");
-    out.append(p.middle).append(prev).append(p.tail).append(end).push_back('\n');
-    hash = std::move(h);
-  }
-  const char* data = out.data();
-  size_t left = out.size();
-  while (left > 0) {
-    ssize_t w = write(fd_, data, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int err = w < 0 ? errno : EIO;
-      // Take back a partial batch so that the chain on disk stays whole and a
-      // later Append can continue it.
-      if (ftruncate(fd_, static_cast<off_t>(size_)) != 0)
-        broken_ = Status::IoError(Errno("audit log " + path_ + " is damaged: cannot undo a failed write", errno));
-      return Status::IoError(Errno("cannot write audit log " + path_, err));
+void AuditLog::Release(const std::shared_ptr<Group>& g, const Status& st) {
+  if (!g) return;
+  g->status = st;
+  g->done = true;
+  g->cv.notify_all();  // every waiter on g is released
+}
+
+void AuditLog::FailSyncWaiters() {
+  for (const auto& g : sync_waiting_) Release(g, broken_);
+  sync_waiting_.clear();
+}
+
+void AuditLog::WriterLoop() {
+  std::string out, body;
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping and drained
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    if (!broken_.ok()) {
+      Release(b.written, broken_);
+      Release(b.synced, broken_);
+      continue;
     }
-    data += w;
-    left -= static_cast<size_t>(w);
+    int64_t seq = seq_;
+    std::string hash = hash_;
+    const uint64_t base = written_;
+    l.unlock();
+
+    out.clear();
+    for (const Pending& p : b.items) {
+      ++seq;
+      std::string prev = "\"prev_hash\":\"" + hash + "\",";
+      std::string end = "\"seq\":" + std::to_string(seq) + ",\"time\":" + std::to_string(p.time) + "}";
+      body.clear();
+      body.append(p.head).append(p.middle).append(prev).append(p.tail).append(end);
+      std::string h = Sha256Hex(hash, body);
+      out.append(p.head).append("\"hash\":\"").append(h).append("\",");
+      out.append(p.middle).append(prev).append(p.tail).append(end).push_back('\n');
+      hash = std::move(h);
+    }
+    Status st, broke;
+    const char* data = out.data();
+    size_t left = out.size();
+    while (left > 0) {
+      ssize_t w = write(fd_, data, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        int err = w < 0 ? errno : EIO;
+        // Take back a partial batch so that the chain on disk stays whole and a
+        // later Append can continue it.
+        if (ftruncate(fd_, static_cast<off_t>(base)) != 0)
+          broke = Status::IoError(Errno("audit log " + path_ + " is damaged: cannot undo a failed write", errno));
+        st = Status::IoError(Errno("cannot write audit log " + path_, err));
+        break;
+      }
+      data += w;
+      left -= static_cast<size_t>(w);
+    }
+
+    l.lock();
+    if (!st.ok()) {
+      if (!broke.ok() && broken_.ok()) {
+        broken_ = broke;
+        FailSyncWaiters();
+      }
+      Release(b.written, st);
+      Release(b.synced, st);
+      continue;
+    }
+    const bool was_clean = written_ == synced_;
+    if (was_clean) dirty_since_ = std::chrono::steady_clock::now();
+    written_ = base + out.size();
+    seq_ = seq;
+    hash_ = std::move(hash);
+    Release(b.written, Status::Ok());
+    if (b.synced) {
+      if (!broken_.ok()) {
+        Release(b.synced, broken_);  // a sync failed while this batch was being written
+      } else {
+        b.synced->end = written_;
+        sync_waiting_.push_back(std::move(b.synced));
+      }
+    }
+    // Wake the syncer when it has a caller to release, or a new interval to time.
+    if (!sync_waiting_.empty() || was_clean) sync_cv_.notify_one();
   }
-  if (fdatasync(fd_) != 0) {
-    // After a failed fdatasync the kernel may have dropped the dirty pages:
-    // nothing about the file can be trusted any more.
-    broken_ = Status::IoError(Errno("cannot sync audit log " + path_, errno));
-    return broken_;
+  writer_done_ = true;
+  l.unlock();
+  sync_cv_.notify_one();
+}
+
+void AuditLog::SyncerLoop() {
+  using Clock = std::chrono::steady_clock;
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    if (!broken_.ok()) {
+      FailSyncWaiters();
+      if (writer_done_) break;
+      sync_cv_.wait(l);
+      continue;
+    }
+    const bool dirty = synced_ < written_;
+    const bool due = !sync_waiting_.empty() ||
+                     (dirty && (writer_done_ || Clock::now() >= dirty_since_ + kSyncInterval));
+    if (!due) {
+      if (writer_done_) break;  // everything written is synced
+      if (dirty) sync_cv_.wait_until(l, dirty_since_ + kSyncInterval);
+      else sync_cv_.wait(l);
+      continue;
+    }
+    // Sync what is written now; the writer goes on appending meanwhile.
+    const uint64_t target = written_;
+    const Clock::time_point started = Clock::now();
+    l.unlock();
+    const int rc = fdatasync(fd_);
+    const int err = errno;
+    l.lock();
+    if (rc != 0) {
+      // After a failed fdatasync the kernel may have dropped the dirty pages:
+      // nothing about the file can be trusted any more.
+      broken_ = Status::IoError(Errno("cannot sync audit log " + path_, err));
+      continue;  // fails the waiters above
+    }
+    synced_ = target;
+    dirty_since_ = started;  // anything past target was written after this (only read while dirty)
+    while (!sync_waiting_.empty() && sync_waiting_.front()->end <= target) {
+      Release(sync_waiting_.front(), Status::Ok());
+      sync_waiting_.pop_front();
+    }
   }
-  size_ += out.size();
-  std::lock_guard<std::mutex> l(mu_);
-  seq_ = seq;
-  hash_ = std::move(hash);
-  return Status::Ok();
 }
 
 Result<std::vector<AuditRecord>> ReadAudit(const std::string& path, const AuditQuery& q, std::string* warning) {

@@ -12,11 +12,15 @@
 // copy kept elsewhere for that.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,8 +29,15 @@
 
 namespace vigil::fleet {
 
-template <typename T>
-class GroupCommit;
+// How far a record must have gone before AuditLog::Append returns.
+enum class Durability {
+  kSynced,   // Append returns after the record is on disk (fdatasync): purchases/activations
+  kWritten,  // Append returns after the record is written (write(2)) to the file, in chain order: it survives a
+             // crash of the process; an fdatasync follows within kSyncInterval (10 ms) - update checks
+};
+
+// The longest a written record stays without an fdatasync (plus the time of that fdatasync).
+inline constexpr std::chrono::milliseconds kSyncInterval{10};
 
 struct AuditRecord {
   int64_t seq = 0;                  // assigned by the log: 1, 2, ...
@@ -53,33 +64,59 @@ class AuditLog {
   // how many bytes went. Anything else after the last newline is Corruption.
   static Result<std::unique_ptr<AuditLog>> Open(const std::string& path, std::string* warning = nullptr);
 
-  // Appends with group commit: concurrent callers are batched, written and fdatasync'ed together
-  // by one writer thread; returns after its record is durable. seq, prev_hash and hash of `r`
-  // are ignored (the log sets them); outcome must be "allow" or "deny".
-  // After a failed fdatasync every later Append fails (the file's state is unknown).
-  Status Append(AuditRecord r);
+  // Appends with group commit: one writer thread takes every queued record, chains them and
+  // write()s them at once; a separate syncer thread fdatasync()s. The writer never waits for the
+  // syncer, so writing the next batch overlaps syncing the previous ones.
+  //   kSynced:  returns once an fdatasync that began after the record was written has succeeded.
+  //   kWritten: returns once the record is written to the file (readable by ReadAudit, kept by a
+  //             crash of this process); the syncer fdatasyncs it within kSyncInterval.
+  // seq, prev_hash and hash of `r` are ignored (the log sets them); outcome must be "allow" or "deny".
+  // A failed write is rolled back (ftruncate) and fails its batch. After a failed fdatasync (or a
+  // rollback that failed) the log is broken for good: the kSynced callers waiting fail, and every
+  // later Append fails (the file's state is unknown).
+  Status Append(AuditRecord r, Durability d = Durability::kSynced);
 
   // The last record written (0 and "0"x64 for an empty log).
   int64_t last_seq() const;
   std::string last_hash() const;
+  // Bytes of the file known to be on disk (fdatasync'ed); the file holds more while a sync is due.
+  uint64_t synced_size() const;
 
-  ~AuditLog();  // flushes
+  ~AuditLog();  // drains the queue, writes it, fdatasyncs, then returns
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
  private:
-  struct Pending;
-  AuditLog() = default;
-  Status Flush(std::vector<Pending>& batch);
+  struct Pending;  // a record serialised by its caller
+  struct Group;    // the callers of one batch that wait for the same event (written, or synced)
+  struct Batch;    // records taken and written together, with their callers' groups
+  AuditLog();
+  void WriterLoop();
+  void SyncerLoop();
+  void Release(const std::shared_ptr<Group>& g, const Status& st);  // needs mu_
+  void FailSyncWaiters();                                            // needs mu_
 
+  // Set by Open before the threads start, then read-only.
   std::string path_;
   int fd_ = -1;
-  uint64_t size_ = 0;           // bytes of complete records in the file
-  int64_t seq_ = 0;             // last written
-  std::string hash_;            // last written
-  Status broken_;               // sticky after a failed fdatasync
-  mutable std::mutex mu_;      // guards seq_ and hash_ for the accessors
-  std::unique_ptr<GroupCommit<Pending>> writer_;
+
+  // mu_ guards every member below it. Nothing does I/O while holding it: the writer chains and
+  // write()s, and the syncer fdatasync()s, with mu_ released.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // writer waits: queue_ not empty, or stop_
+  std::condition_variable sync_cv_;  // syncer waits: something to sync, or writer_done_
+  std::deque<Batch> queue_;          // not yet taken by the writer, in append order
+  std::deque<std::shared_ptr<Group>> sync_waiting_;  // kSynced groups written, in file order (Group::end)
+  int64_t seq_ = 0;                  // last written
+  std::string hash_;                 // last written
+  uint64_t written_ = 0;             // bytes of complete records in the file (changed by the writer only)
+  uint64_t synced_ = 0;              // prefix of the file known to be on disk (changed by the syncer only)
+  std::chrono::steady_clock::time_point dirty_since_;  // when synced_ < written_: the oldest unsynced write (or earlier)
+  Status broken_;                    // sticky after a failed fdatasync or a failed rollback
+  bool stop_ = false;                // the destructor began: Append refuses, the writer drains and exits
+  bool writer_done_ = false;         // the writer has exited: the syncer syncs what is left and exits
+
+  std::thread writer_, syncer_;
 };
 
 struct AuditQuery {
