@@ -162,10 +162,13 @@ Status BuildGroupDatabase(const std::vector<sig::BodySig>& bodies, Group* g) {
   g->literal_count = lits.size();
   std::vector<std::string> regexes;
   std::vector<uint32_t> kept_regex;
+  std::vector<bool> regex_exact;
   for (uint32_t sid : g->regex_sigs) {
-    auto r = PatternToRegex(bodies[sid].pattern);
+    bool exact = false;
+    auto r = PatternToRegex(bodies[sid].pattern, &exact);
     if (!r.ok()) continue;
     regexes.push_back(std::move(r).value());
+    regex_exact.push_back(exact);
     kept_regex.push_back(sid);
   }
   g->regex_sigs = kept_regex;
@@ -204,8 +207,9 @@ Status BuildGroupDatabase(const std::vector<sig::BodySig>& bodies, Group* g) {
     for (size_t i = 0; i < exprs.size(); ++i) {
       ptrs.push_back(exprs[i].c_str());
       unsigned f = HS_FLAG_DOTALL;
-      // A whole-pattern regex with no offset rule needs only its first hit.
-      if (i >= lits.size() &&
+      // An exact whole-pattern regex with no offset rule needs only its
+      // first hit; a widened one may first match where verification fails.
+      if (i >= lits.size() && regex_exact[i - lits.size()] &&
           bodies[g->regex_sigs[i - lits.size()]].offset.kind == sig::Offset::Kind::kAny)
         f |= HS_FLAG_SINGLEMATCH;
       flags.push_back(f);

@@ -37,8 +37,10 @@ void AppendClass(std::string* out, bool (*pred)(uint8_t)) {
 
 }  // namespace
 
-Result<std::string> PatternToRegex(const sig::Pattern& p) {
+Result<std::string> PatternToRegex(const sig::Pattern& p, bool* exact) {
   std::string out;
+  // Chains of parts and the specials have no exact regex form.
+  bool is_exact = p.parts.size() <= 1;
   for (const sig::Elem& e : p.elems) {
     switch (e.kind) {
       case sig::ElemKind::kBytes:
@@ -56,6 +58,7 @@ Result<std::string> PatternToRegex(const sig::Pattern& p) {
         bool single_exact = e.alts[0].size() == 1;
         for (const auto& a : e.alts) single_exact = single_exact && a[0].exact();
         if (!single_exact) {  // widened: any bytes of that length
+          is_exact = false;
           out += "[\\x00-\\xff]{" + std::to_string(e.alts[0].size()) + "}";
           break;
         }
@@ -67,6 +70,13 @@ Result<std::string> PatternToRegex(const sig::Pattern& p) {
       case sig::ElemKind::kGap:
         if (e.gap_min > e.gap_max) return Status::Unsupported("gap that never matches");
         if (e.gap_max == 0) break;  // "[0-0]": Hyperscan refuses an empty repeat
+        if (e.gap_min > kMaxRegexRepeat ||
+            (e.gap_max != sig::kGapUnbounded && e.gap_max > kMaxRegexRepeat)) {
+          // Widened to an open-ended gap (see kMaxRegexRepeat).
+          is_exact = false;
+          out += "[\\x00-\\xff]*";
+          break;
+        }
         out += "[\\x00-\\xff]{" + std::to_string(e.gap_min) + ",";
         if (e.gap_max != sig::kGapUnbounded) out += std::to_string(e.gap_max);
         out += '}';
@@ -74,6 +84,7 @@ Result<std::string> PatternToRegex(const sig::Pattern& p) {
       case sig::ElemKind::kBoundary:
       case sig::ElemKind::kLine:
       case sig::ElemKind::kNonAlnum:
+        is_exact = false;
         if (e.place == sig::Place::kBefore || e.place == sig::Place::kAfter)
           break;  // zero-width: widened to nothing
         if (e.kind == sig::ElemKind::kBoundary) {
@@ -88,6 +99,7 @@ Result<std::string> PatternToRegex(const sig::Pattern& p) {
         break;
     }
   }
+  if (exact) *exact = is_exact;
   return out;
 }
 

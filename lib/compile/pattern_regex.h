@@ -15,7 +15,12 @@ namespace vigil::compile {
 
 // Constructs a regex cannot express exactly (zero-width specials, negated
 // multi-byte or wildcard alternations) are widened to what they could
-// match, never narrowed.
-Result<std::string> PatternToRegex(const sig::Pattern& p);
+// match, never narrowed. So are gaps longer than kMaxRegexRepeat: Hyperscan
+// compiles a bounded repeat of thousands of bytes slowly (seconds to
+// minutes), an open-ended one fast. `*exact`, when given, says whether the
+// expression accepts exactly the pattern's matches (then the first match
+// is enough); a widened one must report every match for verification.
+constexpr uint32_t kMaxRegexRepeat = 256;
+Result<std::string> PatternToRegex(const sig::Pattern& p, bool* exact = nullptr);
 
 }  // namespace vigil::compile

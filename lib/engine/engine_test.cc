@@ -1,0 +1,58 @@
+#include "vigil/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+namespace vigil {
+namespace {
+
+std::shared_ptr<const Engine> Load(std::string_view ndb) {
+  auto e = LoadEngineFromText("test.ndb", ndb);
+  EXPECT_TRUE(e.ok()) << e.status().message();
+  return e.ok() ? std::move(e).value() : nullptr;
+}
+
+ScanResult Scan(const std::shared_ptr<const Engine>& engine, const std::string& data) {
+  Scanner s(engine);
+  return s.ScanBuffer(data, ScanOptions{});
+}
+
+// A signature with no literal worth prefiltering on and a long bounded gap:
+// Hyperscan used to take minutes compiling the gap as a bounded repeat (a
+// fuzzer-found input). The gap is now widened in the prefilter expression
+// and enforced by verification.
+TEST(EngineRegex, LongBoundedGapCompilesQuicklyAndIsStillEnforced) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto engine = Load(
+      "Weak.Gap:0:*:0?a04?7d?3a?{2}0?a04?7d?3a?{2}0400*ffff{-8100}b80000\n");
+  ASSERT_TRUE(engine);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(secs, 20.0);  // was a libFuzzer timeout; a generous bound for noisy sanitizer runs
+
+  std::string head = std::string("\x0a\xa0\x47\x7d\x13\xa5") + "xy" + "\x0a\xa0\x47\x7d\x13\xa5" +
+                     "xy" + std::string("\x04\x00", 2) + "zz";
+  std::string near = head + "\xff\xff" + std::string(8000, 'a') + std::string("\xb8\x00\x00", 3);
+  std::string far = head + "\xff\xff" + std::string(8200, 'a') + std::string("\xb8\x00\x00", 3);
+  EXPECT_EQ(Scan(engine, near).verdict, Verdict::kInfected);
+  EXPECT_EQ(Scan(engine, far).verdict, Verdict::kClean);
+}
+
+// A widened expression's first match can fail verification while a later
+// one succeeds: every match must reach the verifier, not only the first.
+TEST(EngineRegex, WidenedExpressionReportsLaterMatches) {
+  auto engine = Load("Weak.Later:0:*:0000{-300}ffff\n");
+  ASSERT_TRUE(engine);
+  std::string first_fails = std::string("\x00\x00", 2) + std::string(400, 'a') + "\xff\xff";
+  EXPECT_EQ(Scan(engine, first_fails).verdict, Verdict::kClean);
+  std::string later_matches = first_fails + std::string(50, 'b') + std::string("\x00\x00", 2) +
+                              "cc" + "\xff\xff";
+  auto r = Scan(engine, later_matches);
+  EXPECT_EQ(r.verdict, Verdict::kInfected);
+  ASSERT_EQ(r.names.size(), 1u);
+  EXPECT_EQ(r.names[0], "Weak.Later");
+}
+
+}  // namespace
+}  // namespace vigil
