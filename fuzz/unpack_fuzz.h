@@ -17,7 +17,6 @@ constexpr uint64_t kMaxMember = 1 << 20;
 
 class CheckingSink : public Sink {
  public:
-  explicit CheckingSink(const Budget& b) : budget_(b) {}
   bool Member(std::string_view name, std::string_view data, MemberKind) override {
     if (data.size() > kMaxMember) std::abort();  // the budget must have stopped it
     if (name.size() > (1u << 20)) std::abort();
@@ -31,7 +30,6 @@ class CheckingSink : public Sink {
   void Warn(std::string) override {}
 
  private:
-  const Budget& budget_;
   int members_ = 0;
 };
 
@@ -43,7 +41,7 @@ int Run(const uint8_t* data, size_t size, Reader reader) {
   l.max_files = 200;
   l.max_scantime_ms = 5000;
   Budget budget(l);
-  CheckingSink sink(budget);
+  CheckingSink sink;
   Context ctx{budget, sink, 1};
   (void)reader(std::string_view(reinterpret_cast<const char*>(data), size), ctx);
   return 0;
