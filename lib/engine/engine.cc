@@ -15,6 +15,7 @@
 #include "match/text.h"
 #include "match/verify.h"
 #include "signatures/loader.h"
+#include "walk/long_path.h"
 
 namespace vigil {
 
@@ -399,7 +400,8 @@ ScanResult Scanner::ScanFd(int fd, const ScanOptions& options) {
 }
 
 ScanResult Scanner::ScanFile(const std::string& path, const ScanOptions& options) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  // Any length: a file nested deeper than PATH_MAX is scanned too.
+  int fd = walk::OpenAnyLength(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     ScanResult res;
     res.verdict = Verdict::kError;

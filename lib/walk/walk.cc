@@ -1,5 +1,7 @@
 #include "walk/walk.h"
 
+#include <fcntl.h>
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,8 @@
 #include <climits>
 #include <cstring>
 #include <set>
+
+#include "walk/long_path.h"
 
 namespace vigil::walk {
 namespace {
@@ -29,12 +33,13 @@ class Walker {
 
   WalkState Root(const std::string& path) {
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) {
+    if (StatAnyLength(path, &st, /*follow=*/true) != 0) {
+      const int err = errno;
       struct stat lst {};
       // A dangling or looping symlink on the command line is passed over
       // silently, as clamscan does.
-      if (lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return WalkState::kContinue;
-      if (errno == EACCES) return visit_(Entry{path, Entry::Kind::kError, "Access denied"});
+      if (StatAnyLength(path, &lst, /*follow=*/false) == 0 && S_ISLNK(lst.st_mode)) return WalkState::kContinue;
+      if (err == EACCES) return visit_(Entry{path, Entry::Kind::kError, "Access denied"});
       return visit_(Entry{path, Entry::Kind::kMissing, "No such file or directory"});
     }
     if (S_ISDIR(st.st_mode)) {
@@ -58,7 +63,10 @@ class Walker {
     // A directory reached twice (bind mounts, followed links) is walked once.
     auto id = std::make_pair(st.st_dev, st.st_ino);
     if (!seen_.insert(id).second) return WalkState::kContinue;
-    DIR* d = opendir(path.c_str());
+    // Paths nested deeper than PATH_MAX are walked too (walk/long_path.h).
+    const int fd = OpenAnyLength(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
+    if (d == nullptr && fd >= 0) close(fd);
     if (d == nullptr) return visit_(Entry{path, Entry::Kind::kError, "Can't open directory."});
     ++stats_->directories;
     std::vector<std::string> names;
@@ -73,7 +81,13 @@ class Walker {
     for (const auto& n : names) {
       std::string child = base + n;
       struct stat cst {};
-      if (lstat(child.c_str(), &cst) != 0) continue;  // vanished while walking
+      if (StatAnyLength(child, &cst, /*follow=*/false) != 0) {
+        if (errno == ENOENT) continue;  // vanished while walking
+        if (visit_(Entry{child, Entry::Kind::kError, std::string(std::strerror(errno)) + " ERROR"}) ==
+            WalkState::kQuit)
+          return WalkState::kQuit;
+        continue;
+      }
       WalkState s = WalkState::kContinue;
       if (S_ISLNK(cst.st_mode)) {
         s = visit_(Entry{child, Entry::Kind::kNote, "Symbolic link"});

@@ -385,6 +385,74 @@ def test_hostile_paths(v, work):
 
 
 # --------------------------------------------------------------------------
+def make_deep_file(top, data, depth=25):
+    """Writes data in a file nested deeper than PATH_MAX (4096) below top,
+    one directory at a time (the kernel refuses the whole path); returns its
+    path as bytes."""
+    path = os.fsencode(top)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            name = b"n" * 200
+            os.mkdir(name, dir_fd=fd)
+            nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+            path = os.path.join(path, name)
+        ffd = os.open(b"deep.bin", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640, dir_fd=fd)
+        os.write(ffd, data)
+        os.close(ffd)
+    finally:
+        os.close(fd)
+    return os.path.join(path, b"deep.bin")
+
+
+def read_deep(path):
+    """The bytes of a file at any path length, or None if it is not there."""
+    d, base = os.path.split(path)
+    fd = os.open(b"/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for comp in d.split(b"/"):
+            if not comp:
+                continue
+            nfd = os.open(comp, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        try:
+            ffd = os.open(base, os.O_RDONLY, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        with os.fdopen(ffd, "rb") as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
+def test_beyond_path_max(v, work):
+    root = work / "beyond"
+    root.mkdir()
+    vault = root / "vault"
+    top = root / "files"
+    top.mkdir()
+    data = infected(4242)
+    deep = make_deep_file(top, data)
+    C.true("deep path is longer than PATH_MAX", len(deep) > 4096, str(len(deep)))
+    r = v.scan(vault, os.fsencode(top))
+    C.eq("beyond PATH_MAX: exit code (found)", r.returncode, 1)
+    C.true("beyond PATH_MAX: reported FOUND", deep + b": " in r.stdout and b"FOUND" in r.stdout,
+           r.stdout[-300:] + r.stderr[-300:])
+    C.true("beyond PATH_MAX: original removed", read_deep(deep) is None)
+    entries = v.entries(vault)
+    C.eq("beyond PATH_MAX: one entry", len(entries), 1)
+    if entries:
+        C.eq("beyond PATH_MAX: listed under its path", b64path(entries[0]), deep)
+        C.eq("beyond PATH_MAX: hash", entries[0]["sha256"], sha256(data))
+        r = v.q(vault, "restore", entries[0]["id"])
+        C.true("beyond PATH_MAX: restore", r.returncode == 0, r.stderr[-300:])
+        C.eq("beyond PATH_MAX: restored byte for byte", read_deep(deep), data)
+
+
+# --------------------------------------------------------------------------
 def test_concurrent_scans(v, work):
     root = work / "concurrent"
     vault = root / "vault"
@@ -656,7 +724,8 @@ def main():
         if diskfull:
             rc = test_diskfull(v, work)
         else:
-            for test in (test_round_trip, test_clamscan_actions, test_hostile_paths, test_concurrent_scans,
+            for test in (test_round_trip, test_clamscan_actions, test_hostile_paths, test_beyond_path_max,
+                         test_concurrent_scans,
                          test_permission_denied, test_fault_injection):
                 t0 = time.monotonic()
                 test(v, work)
