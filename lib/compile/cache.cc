@@ -18,7 +18,7 @@ namespace vigil::compile {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
-constexpr uint32_t kFormatVersion = 2;  // 2: gap kind and special place per element
+constexpr uint32_t kFormatVersion = 3;  // 2: gap kind and special place per element; 3: typed targets
 
 class Writer {
  public:

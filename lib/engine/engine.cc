@@ -12,6 +12,7 @@
 #include "compile/cache.h"
 #include "engine/containers.h"
 #include "engine/engine_internal.h"
+#include "match/target.h"
 #include "match/text.h"
 #include "match/verify.h"
 #include "signatures/loader.h"
@@ -120,6 +121,9 @@ struct Scanner::Impl : engine::LayerScanner {
   std::string read_buf;   // small files and streams, reused
   // Whether some target-7 signature has an offset from the end; see Scan.
   bool text_eof_offsets = false;
+  // Target types (bit per type) of the loaded raw-group signatures other
+  // than 0: a buffer is typed (match/target.h) only when some apply.
+  uint32_t typed_targets = 0;
 
   // State of one group scan, visible to the Hyperscan callback.
   struct Pass {
@@ -128,7 +132,12 @@ struct Scanner::Impl : engine::LayerScanner {
     match::Data data;
     bool all;
     std::vector<Hit>* hits;
+    uint32_t targets;  // bit per target type that applies to this buffer
   };
+
+  static bool Applies(const Pass& p, uint32_t sid) {
+    return (p.targets >> p.db->bodies[sid].target) & 1u;
+  }
 
   static bool Seen(const std::vector<Hit>& hits, uint32_t sid) {
     for (const Hit& h : hits)
@@ -153,7 +162,7 @@ struct Scanner::Impl : engine::LayerScanner {
     if (id < g.literal_count) {
       for (uint32_t k = g.lit_first[id]; k < g.lit_first[id + 1]; ++k) {
         const compile::Anchor& a = g.anchors[k];
-        if (Seen(*p->hits, a.sig)) continue;
+        if (!Applies(*p, a.sig) || Seen(*p->hits, a.sig)) continue;
         if (match::VerifyAnchor(p->db->bodies[a.sig], a, p->data, static_cast<size_t>(to)) &&
             Record(p, a.sig, to))
           return 1;
@@ -161,7 +170,7 @@ struct Scanner::Impl : engine::LayerScanner {
       return 0;
     }
     uint32_t sid = g.regex_sigs[id - g.literal_count];
-    if (Seen(*p->hits, sid)) return 0;
+    if (!Applies(*p, sid) || Seen(*p->hits, sid)) return 0;
     const sig::BodySig& s = p->db->bodies[sid];
     // The expression may accept more than the signature: always verify.
     if (match::VerifyEndingAt(s, p->data, static_cast<size_t>(to)))
@@ -181,15 +190,22 @@ struct Scanner::Impl : engine::LayerScanner {
     return e.bytes[0].value;
   }
 
-  Status RunGroup(const compile::Group& g, match::Data d, bool all, std::vector<Hit>* out) {
+  // `typed` is the buffer's target type (match/target.h) when signatures of
+  // that type apply, else 0; `targets` has its bit and those of the
+  // group's other applicable types.
+  Status RunGroup(const compile::Group& g, match::Data d, bool all, uint32_t targets, uint8_t typed,
+                  std::vector<Hit>* out) {
     const auto& db = engine->db();
     std::vector<Hit> hits;
     match::ScanMemo memo;  // whole-buffer answers, once per signature
     d.memo = &memo;
-    Pass pass{&db, &g, d, all, &hits};
+    // A typed buffer reports its typed signatures' hits first, by position:
+    // every hit is needed to pick the first, so no early stop.
+    Pass pass{&db, &g, d, all || typed != 0, &hits, targets};
     bool stop = false;
     for (uint32_t sid : g.positional) {
       const sig::BodySig& body = db.bodies[sid];
+      if (!Applies(pass, sid)) continue;
       size_t lo, hi;
       if (!match::PinnedRange(body.offset, d.n, &lo, &hi)) continue;
       if (lo >= d.n) continue;
@@ -218,7 +234,14 @@ struct Scanner::Impl : engine::LayerScanner {
       if (r != HS_SUCCESS && r != HS_SCAN_TERMINATED)
         return Status::Internal("Hyperscan scan failed (" + std::to_string(r) + ")");
     }
-    std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+    // clamscan's order: a typed buffer's typed signatures by position (at
+    // the same position, wildcard ones first), then the others: pure
+    // literals first, each kind by position (docs/CLAMAV-COMPAT.md 8, 15).
+    auto is_typed = [&](const Hit& h) { return typed != 0 && db.bodies[h.sig].target == typed; };
+    std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) {
+      const bool ta = is_typed(a), tb = is_typed(b);
+      if (ta != tb) return ta;
+      if (ta) return a.pos != b.pos ? a.pos < b.pos : (!a.literal && b.literal);
       return a.literal != b.literal ? a.literal : a.pos < b.pos;
     });
     for (const Hit& h : hits)
@@ -298,7 +321,11 @@ struct Scanner::Impl : engine::LayerScanner {
 
     std::vector<Hit> hits;
     match::Data raw{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
-    if (Status st = RunGroup(db.raw, raw, opt.all_match, &hits); !st.ok()) return fail(st);
+    constexpr uint32_t kAny = 1u << sig::kTargetAny;
+    uint8_t typed = typed_targets ? match::TypedTarget(data) : static_cast<uint8_t>(sig::kTargetAny);
+    if (!((typed_targets >> typed) & 1u)) typed = sig::kTargetAny;
+    if (Status st = RunGroup(db.raw, raw, opt.all_match, kAny | (1u << typed), typed, &hits); !st.ok())
+      return fail(st);
     res.bytes_scanned = data.size();
     add_hits(hits);
     if (!done()) CheckHashes(data, opt, &res);
@@ -307,14 +334,15 @@ struct Scanner::Impl : engine::LayerScanner {
       match::NormalizeText(data, &text_buf);
       match::Data text{reinterpret_cast<const uint8_t*>(text_buf.data()), text_buf.size()};
       hits.clear();
-      if (Status st = RunGroup(db.text, text, opt.all_match, &hits); !st.ok()) return fail(st);
+      if (Status st = RunGroup(db.text, text, opt.all_match, 1u << sig::kTargetAscii, 0, &hits); !st.ok())
+        return fail(st);
       add_hits(hits);
       if (!done()) {
         hits.clear();
         // clamscan evaluates "EOF-n" offsets of target-0 signatures on the
         // normalised text only when some target-7 signature needs them too.
         text.eof_offsets = text_eof_offsets;
-        if (Status st = RunGroup(db.raw, text, opt.all_match, &hits); !st.ok()) return fail(st);
+        if (Status st = RunGroup(db.raw, text, opt.all_match, kAny, 0, &hits); !st.ok()) return fail(st);
         add_hits(hits);
       }
       // In that case clamscan scans the normalised text as a file of its
@@ -338,9 +366,11 @@ Scanner::Scanner(std::shared_ptr<const Engine> engine) : impl_(std::make_unique<
   impl_->engine = std::move(engine);
   hs_scratch_t* s = nullptr;
   const auto& db = impl_->engine->db();
-  for (const auto& b : db.bodies)
+  for (const auto& b : db.bodies) {
     if (b.target == sig::kTargetAscii && b.offset.kind == sig::Offset::Kind::kFromEnd)
       impl_->text_eof_offsets = true;
+    if (b.target != sig::kTargetAny && b.target != sig::kTargetAscii) impl_->typed_targets |= 1u << b.target;
+  }
   for (const auto* g : {&db.raw, &db.text})
     if (g->literals) hs_alloc_scratch(g->literals.get(), &s);
   impl_->scratch.reset(s);

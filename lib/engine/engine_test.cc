@@ -56,3 +56,44 @@ TEST(EngineRegex, WidenedExpressionReportsLaterMatches) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+std::string Hex(std::string_view s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) { out += d[c >> 4]; out += d[c & 15]; }
+  return out;
+}
+
+ScanResult ScanAll(const std::shared_ptr<const Engine>& engine, const std::string& data) {
+  Scanner s(engine);
+  ScanOptions o;
+  o.all_match = true;
+  return s.ScanBuffer(data, o);
+}
+
+// File-type targets apply to files of that type only, and their hits come
+// first, by position, as clamscan reports them (checked against clamscan
+// 1.4.6: docs/CLAMAV-COMPAT.md section 15).
+TEST(EngineTargets, TypedSignaturesApplyToTheirFileTypeAndComeFirst) {
+  const std::string a = "\x8a\x1b\x2c\x3d\x4e\x5f\x60\x71\x82\x93\xa4\xb5";
+  const std::string b = "\x1a\x2b\x3c\x4d\x5e\x6f\x70\x81\x92\xa3\xb4\xc5";
+  auto engine = Load("Gen:0:*:" + Hex(a) + "\nElf:6:*:" + Hex(b) + "\nPe:1:*:" + Hex(b) +
+                     "\nElfWild:6:*:" + Hex(b.substr(0, 4)) + "??" + Hex(b.substr(5)) + "\n");
+  ASSERT_TRUE(engine);
+  std::string body = std::string(60, '\0') + a + std::string(400, '\0') + b + std::string(20, '\0');
+  auto elf = ScanAll(engine, "\x7f" "ELF" + body);
+  EXPECT_EQ(elf.names, (std::vector<std::string>{"ElfWild", "Elf", "Gen"}));
+  EXPECT_EQ(Scan(engine, "\x7f" "ELF" + body).names, (std::vector<std::string>{"ElfWild"}));
+  auto pe = ScanAll(engine, "MZ" + body);
+  EXPECT_EQ(pe.names, (std::vector<std::string>{"Pe", "Gen"}));
+  auto other = ScanAll(engine, "\x01\x02" + body);
+  EXPECT_EQ(other.names, (std::vector<std::string>{"Gen"}));
+  // Typed signatures alone: nothing on an untyped file.
+  EXPECT_EQ(Scan(engine, "\x01\x02" + std::string(60, '\0') + b + "zz").verdict, Verdict::kClean);
+}
+
+}  // namespace
+}  // namespace vigil

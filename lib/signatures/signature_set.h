@@ -47,13 +47,25 @@ struct Offset {
   }
 };
 
-// ClamAV target types. Only kAny and kAscii are evaluated by this engine so far.
+// ClamAV target types.
 enum TargetType : uint8_t {
   kTargetAny = 0, kTargetPe = 1, kTargetOle2 = 2, kTargetHtml = 3, kTargetMail = 4,
   kTargetGraphics = 5, kTargetElf = 6, kTargetAscii = 7, kTargetUnused = 8,
   kTargetMachO = 9, kTargetPdf = 10, kTargetFlash = 11, kTargetJava = 12,
   kTargetMax = 14,
 };
+
+// Target types this engine evaluates: 0 (any file), 7 (normalised text) and
+// the types that mean "the raw bytes of a file of this type" (1 PE,
+// 5 graphics, 6 ELF, 9 Mach-O, 10 PDF, 11 Flash, 12 Java class), the type
+// decided from the leading bytes as clamscan does (match/target.h). Not yet:
+// 2 (files inside OLE2), 3 (normalised HTML), 4 (mail: clamscan's choice of
+// headers and order of reports is intricate), 13 and 14.
+constexpr bool TargetEvaluable(uint8_t t) {
+  return t == kTargetAny || t == kTargetAscii || t == kTargetPe ||
+         t == kTargetGraphics || t == kTargetElf || t == kTargetMachO || t == kTargetPdf ||
+         t == kTargetFlash || t == kTargetJava;
+}
 
 struct BodySig {
   uint32_t name = 0;

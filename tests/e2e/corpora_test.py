@@ -9,7 +9,9 @@ directory and requires:
   - the same "Known viruses" count from `vigil scan -d DIR` and `clamscan -d DIR`;
   - the same FOUND lines (-r -z) on files planted with matches of real body
     signatures: target-0 ones rendered into binary files (wildcards filled
-    with bytes that satisfy them), target-7 ones into text files (with
+    with bytes that satisfy them), file-type ones (PE, ELF, Mach-O, PDF,
+    graphics, Flash, Java) into files with that type's leading bytes and
+    into untyped ones, target-7 ones into text files (with
     upper case and whitespace runs that normalise away), plus a near miss
     (one literal byte changed) for some of them.
 Hash signatures cannot be planted (no file with a given MD5 can be made);
@@ -33,6 +35,9 @@ SKIP = 77
 SUPPORTED = {".hdb", ".hsb", ".ndb", ".fp", ".sfp", ".ign2"}
 SOURCES = ["clamav-official-db", "rfxn-maldet"]
 BINARY_PREFIX = b"\x00\x00\x00\x00zz"
+# Leading bytes that give a file a ClamAV target type (lib/match/target.h).
+MAGIC = {1: b"MZ" + b"\x00" * 62, 5: b"GIF89a", 6: b"\x7fELF\x02\x01\x01" + b"\x00" * 9,
+         9: b"\xcf\xfa\xed\xfe", 10: b"%PDF-1.4\n", 11: b"FWS\x08", 12: b"\xca\xfe\xba\xbe\x00\x00\x00\x34"}
 # Byte strings that make clamscan treat a file as HTML, mail or an archive
 # (which vigil does not normalise or unpack yet): such renderings are not used.
 FOREIGN = re.compile(rb"(?i)<(html|head|script|iframe|img|object|table|a\s)|<%@|PK\x03\x04")
@@ -160,7 +165,8 @@ def shout(rng, text):
 # ---------------------------------------------------------------------------
 
 def body_sigs(path):
-    """(name, target, offset, hex) of each evaluable target-0/7 .ndb line."""
+    """(name, target, offset, hex) of each .ndb line vigil evaluates: targets 0, 7
+    and the file types of MAGIC, offsets * and n."""
     out = []
     for line in path.read_text(errors="replace").splitlines():
         if not line or line.startswith("#"):
@@ -169,7 +175,7 @@ def body_sigs(path):
         if len(f) < 4:
             continue
         name, target, offset, hexsig = f[:4]
-        if target not in ("0", "7") or not (offset == "*" or offset.isdigit()):
+        if not target.isdigit() or int(target) not in (0, 7, *MAGIC) or not (offset == "*" or offset.isdigit()):
             continue
         out.append((name, int(target), offset, hexsig))
     return out
@@ -188,6 +194,8 @@ def plant(rng, renderer, sigs, files):
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80]
         pos = int(offset) if offset.isdigit() else None
         variants = [("hit", match)]
+        if target in MAGIC and pos is None:
+            variants.append(("untyped", match))  # the same bytes in a file of no type
         lits = [k for k, st in enumerate(static) if st]
         if lits and rng.random() < 0.5:
             miss = bytearray(match)
@@ -203,12 +211,13 @@ def plant(rng, renderer, sigs, files):
                     data = b"some leading text " * rng.randint(1, 40) + raw + b"\nthe end\n"
             else:
                 filler = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+                prefix = MAGIC[target] if target in MAGIC and tag != "untyped" else BINARY_PREFIX
                 if pos is not None:
-                    head = (BINARY_PREFIX + filler)[:pos] if pos else b""
+                    head = (prefix + filler)[:pos] if pos else b""
                     head = head.ljust(pos, b"\x00")
                     data = head + m + BINARY_PREFIX + filler
                 else:
-                    data = BINARY_PREFIX + filler + m + filler[::-1]
+                    data = prefix + filler + m + filler[::-1]
             (files / f"{safe}.{tag}").write_bytes(data)
             made += 1
     return made

@@ -97,7 +97,7 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
     limits.qgram_filter = b.target == kTargetAny || b.target == kTargetPe ||
                           b.target == kTargetMail || b.target == kTargetAscii;
     VIGIL_RETURN_IF_ERROR(CheckLoadLimits(b.pattern, limits));
-    b.evaluable = (b.target == kTargetAny || b.target == kTargetAscii) && b.offset.evaluable();
+    b.evaluable = TargetEvaluable(b.target) && b.offset.evaluable();
     if (!b.evaluable) ++unevaluable;
     // A gap like "{3-1}" can never be satisfied: loaded and counted, never matched.
     if (b.pattern.Impossible()) b.evaluable = false;
@@ -114,7 +114,7 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
   if (unevaluable) {
     out->warnings.push_back(src.name + ": " + std::to_string(unevaluable) +
                             " signature(s) need file-type parsing not supported yet "
-                            "(target type other than 0/7, or EP/section offsets); "
+                            "(target type 2, 3, 4, 13 or 14, or EP/section offsets); "
                             "loaded but never matched");
   }
   return Status::Ok();
