@@ -77,6 +77,35 @@ def tnef(title, data):
     return out
 
 
+def sis(files, release6=True, compress=True):
+    """A SIS package: header, one language, simple file records."""
+    hdr_len = 0x64 if release6 else 0x44
+    rec_len = 4 + 24 + 4 + 4 + (4 + 8 if release6 else 0)
+    langs_ptr = hdr_len
+    files_ptr = langs_ptr + 2
+    data_ptr = files_ptr + rec_len * len(files)
+    records, blobs = b"", b""
+    for name, data in files:
+        dest = name.encode("utf-16-le")
+        stored = zlib.compress(data) if release6 and compress else data
+        dest_ptr = data_ptr + len(blobs)
+        blobs += dest
+        file_ptr = data_ptr + len(blobs)
+        blobs += stored
+        records += struct.pack("<IIIIIII", 0, 0, 0, 0, 0, len(dest), dest_ptr)
+        records += struct.pack("<II", len(stored), file_ptr)
+        if release6:
+            records += struct.pack("<III", len(data), 0, 0)
+    uid2 = 0x10003A12 if release6 else 0x1000006D
+    options = 0x0001 | (0 if compress else 0x0008)
+    hdr = struct.pack("<IIII", 0x10000000, uid2, 0x10000419, 0)
+    hdr += struct.pack("<HHHHHHII", 0, 1, len(files), 0, 0, 0, 0x21, 200)
+    hdr += struct.pack("<HHHHI", options, 0, 1, 0, 0)
+    hdr += struct.pack("<IIIII", langs_ptr, files_ptr, 0, 0, 0)
+    hdr = hdr.ljust(hdr_len, b"\0")
+    return hdr + b"\x01\x00" + records + blobs
+
+
 BINHEX_ALPHABET = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
 
 
@@ -114,6 +143,9 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
+                            "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
+                            "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},
         "fuzz_unpack_inflate": {"fixed": zlib.compressobj(1, zlib.DEFLATED, -15).compress(PAYLOAD * 3) +
                                 zlib.compressobj(1, zlib.DEFLATED, -15).flush(),
                                 "dynamic": (lambda c: c.compress(PAYLOAD * 50) + c.flush())(
@@ -134,6 +166,7 @@ def main():
         "tnef": seeds["fuzz_unpack_tnef"]["one"],
         "rtf": seeds["fuzz_unpack_rtf"]["package"],
         "binhex": seeds["fuzz_unpack_binhex"]["one"],
+        "sis": seeds["fuzz_unpack_sis"]["r6"],
         "html": seeds["fuzz_unpack_html"]["b64"],
         "pdf": (b"%PDF-1.4\n1 0 obj<</Length " + str(len(zlib.compress(PAYLOAD))).encode() +
                 b"/Filter/FlateDecode>>stream\n" +

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "unpack/unpack.h"
+
 namespace vigil::unpack {
 namespace {
 
@@ -122,6 +124,7 @@ FileType DetectType(std::string_view d) {
   if (StartsWith(d, "{\\rtf"sv)) return FileType::kRtf;
   if (d.substr(0, 512).find("(This file must be converted with BinHex") != std::string_view::npos)
     return FileType::kBinhex;
+  if (LooksLikeSis(d)) return FileType::kSis;
   // Formats found at fixed offsets further in.
   if (LooksLikeTar(d)) return FileType::kTar;
   if (At(d, 0x8001, "CD001"sv)) return FileType::kIso9660;
@@ -159,6 +162,7 @@ std::string_view TypeName(FileType t) {
     case FileType::kChm: return "chm";
     case FileType::kSzdd: return "szdd";
     case FileType::kKwaj: return "kwaj";
+    case FileType::kSis: return "sis";
   }
   return "unknown";
 }

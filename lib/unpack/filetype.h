@@ -19,6 +19,8 @@ enum class FileType : uint8_t {
   kOle2, kPdf, kRtf, kHtml, kMail, kBinhex, kTnef,
   // Microsoft compression (libmspack).
   kChm, kSzdd, kKwaj,
+  // Installers.
+  kSis,
 };
 
 // The type of `data` by its leading bytes (and, for tar and ISO 9660, by

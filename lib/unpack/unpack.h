@@ -109,6 +109,10 @@ Status ReadOle2(std::string_view data, Context& ctx);                     // ole
 Status ReadPdf(std::string_view data, Context& ctx);                      // pdf.cc (qpdf)
 Status ReadTnef(std::string_view data, Context& ctx);                     // tnef.cc
 Status ReadRtf(std::string_view data, Context& ctx);                      // rtf.cc
+Status ReadSis(std::string_view data, Context& ctx);                      // sis.cc
+
+// Whether `data` is a SIS package (EPOC release 3-6 UIDs).
+bool LooksLikeSis(std::string_view data);
 
 // The file inside an OLE "Package" object (RTF \objdata, Ole10Native
 // streams): its name (without directories) and bytes. False when malformed.
