@@ -106,6 +106,28 @@ def sis(files, release6=True, compress=True):
     return hdr + b"\x01\x00" + records + blobs
 
 
+def is_entry(name, data):
+    return name.encode() + b"\0Disk1\\" + name.encode() + b"\0" + b"1.0.0.0\0" + str(len(data)).encode() + b"\0" + data
+
+
+def is_cabinet(name, data):
+    """An InstallShield cabinet set (header and volume 1) holding one file."""
+    common = lambda desc: b"ISc(" + struct.pack("<IIII", 0x01009500, 0, desc, 0x100)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = c.compress(data) + c.flush()
+    packed = struct.pack("<H", len(chunk)) + chunk
+    hdr = bytearray(common(0x200).ljust(0x400, b"\0"))
+    struct.pack_into("<I", hdr, 0x200 + 0x0C, 0x100)
+    struct.pack_into("<I", hdr, 0x200 + 0x28, 1)
+    struct.pack_into("<I", hdr, 0x200 + 0x2C, 8)
+    desc = struct.pack("<HQQQ", 4, len(data), len(packed), 0x200) + b"\0" * 32 + struct.pack("<IH", 0x80, 0)
+    desc += b"\0" * 12 + struct.pack("<IIBH", 0, 0, 0, 1)
+    hdr[0x308:0x308 + len(desc)] = desc
+    hdr[0x380:0x380 + len(name) + 1] = name.encode() + b"\0"
+    vol = common(0).ljust(0x200, b"\0") + packed
+    return is_entry("data1.hdr", bytes(hdr)) + is_entry("data1.cab", vol)
+
+
 BINHEX_ALPHABET = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
 
 
@@ -143,6 +165,8 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
+                                      "cabinet": is_cabinet("x.exe", PAYLOAD)},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
                             "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},

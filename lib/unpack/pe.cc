@@ -4,6 +4,7 @@
 // extent clamscan scans, so whole-file hash signatures of a payload that was
 // appended last match.
 #include <cstring>
+#include <string>
 
 #include "unpack/unpack.h"
 
@@ -29,6 +30,26 @@ bool PeAt(std::string_view data, size_t off) {
   if (std::memcmp(p + pe, "PE\0\0", 4) != 0) return false;
   uint16_t sections = Le16(p + pe + 6);
   return sections >= 1 && sections <= 96;
+}
+
+// End of the last section's raw data: where an overlay starts; 0 if the
+// headers cannot be read.
+size_t PeOverlayStart(std::string_view data) {
+  if (!PeAt(data, 0)) return 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t n = data.size();
+  uint32_t pe = Le32(p + 0x3C);
+  uint16_t sections = Le16(p + pe + 6);
+  uint16_t optional = Le16(p + pe + 20);
+  size_t table = static_cast<size_t>(pe) + 24 + optional;
+  size_t end = 0;
+  for (uint16_t i = 0; i < sections; ++i) {
+    size_t s = table + 40u * i;
+    if (s > n || n - s < 40) return 0;
+    uint64_t raw_end = static_cast<uint64_t>(Le32(p + s + 20)) + Le32(p + s + 16);
+    if (raw_end > end) end = static_cast<size_t>(raw_end);
+  }
+  return end;
 }
 
 Status ReadEmbeddedPe(std::string_view data, Context& ctx) {

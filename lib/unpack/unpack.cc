@@ -32,9 +32,13 @@ bool MemberBuffer::Append(const void* p, size_t n, LimitHit* hit) {
 Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ctx) {
   if (IsLibarchiveType(type)) return ReadArchive(type, data, ctx);
   switch (type) {
-    case FileType::kPe:
+    case FileType::kPe: {
       if (kind == MemberKind::kEmbedded) return Status::Ok();
+      bool stop = false;
+      VIGIL_RETURN_IF_ERROR(ReadInstallShieldOverlay(data, ctx, &stop));
+      if (stop || ctx.Stopped()) return Status::Ok();
       return ReadEmbeddedPe(data, ctx);
+    }
     case FileType::kMail: return ReadMail(data, ctx);
     case FileType::kBinhex: return ReadBinhex(data, ctx);
     case FileType::kHtml: return ReadHtml(data, ctx);

@@ -99,6 +99,9 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
 // The readers (one file each).
 Status ReadArchive(FileType type, std::string_view data, Context& ctx);  // archive.cc (libarchive)
 Status ReadEmbeddedPe(std::string_view data, Context& ctx);               // pe.cc
+// Files an InstallShield setup appends after its last section, and those of
+// the cabinets among them; `*stop` when the sink ended the scan.
+Status ReadInstallShieldOverlay(std::string_view data, Context& ctx, bool* stop);  // installshield.cc
 Status ReadMail(std::string_view data, Context& ctx);                     // mail.cc (GMime)
 Status ReadBinhex(std::string_view data, Context& ctx);                   // text_formats.cc
 Status ReadHtml(std::string_view data, Context& ctx);                     // text_formats.cc
@@ -121,5 +124,9 @@ bool ParsePackage(std::string_view native, std::string* name, std::string_view* 
 // Whether data[off] starts a plausible PE file (MZ header whose e_lfanew
 // points at a "PE\0\0" COFF header with sane section count).
 bool PeAt(std::string_view data, size_t off);
+
+// Where the bytes after a PE file's last section start (its overlay); 0
+// when `data` is not a readable PE file.
+size_t PeOverlayStart(std::string_view data);
 
 }  // namespace vigil::unpack

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <string>
+
+#include "unpack/unpack.h"
+#include "unpack/unpack_test_util.h"
+
+namespace vigil::unpack {
+namespace {
+
+std::string Le(uint64_t v, int bytes) {
+  std::string s;
+  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
+  return s;
+}
+
+// A minimal PE file with one section ending at 0x400: its overlay starts there.
+std::string Pe() {
+  std::string s(0x400, '\0');
+  s[0] = 'M';
+  s[1] = 'Z';
+  s.replace(0x3C, 4, Le(0x40, 4));
+  s.replace(0x40, 4, std::string("PE\0\0", 4));
+  s.replace(0x46, 2, Le(1, 2));                  // one section
+  s.replace(0x58 + 16, 8, Le(0x200, 4) + Le(0x200, 4));  // raw size, raw pointer
+  return s;
+}
+
+std::string Entry(const std::string& name, const std::string& path, const std::string& data) {
+  return name + '\0' + path + '\0' + "1.0.0.0" + '\0' + std::to_string(data.size()) + '\0' + data;
+}
+
+std::string RawDeflate(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, in.size()) + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string Common(uint32_t desc_offset) {
+  return std::string("ISc(") + Le(0x01009500, 4) + Le(0, 4) + Le(desc_offset, 4) + Le(0x100, 4);
+}
+
+// A cabinet header holding one file of `size` bytes, compressed to
+// `packed` bytes at 0x200 in volume 1.
+std::string Header(const std::string& name, uint64_t size, uint64_t packed, uint16_t flags = 4) {
+  std::string h = Common(0x200);
+  h.resize(0x400, '\0');
+  h.replace(0x200 + 0x0C, 4, Le(0x100, 4));  // file table at 0x300
+  h.replace(0x200 + 0x28, 4, Le(1, 4));      // one file
+  h.replace(0x200 + 0x2C, 4, Le(8, 4));      // descriptors at 0x308
+  std::string d = Le(flags, 2) + Le(size, 8) + Le(packed, 8) + Le(0x200, 8) + std::string(32, '\0') +
+                  Le(0x80, 4) + Le(0, 2) + std::string(12, '\0') + Le(0, 4) + Le(0, 4) + Le(0, 1) + Le(1, 2);
+  EXPECT_EQ(d.size(), 0x57u);
+  h.replace(0x308, d.size(), d);
+  h.replace(0x380, name.size() + 1, name + '\0');
+  return h;
+}
+
+TEST(InstallShield, OverlayEntriesAreMembers) {
+  std::string s = Pe() + Entry("a.exe", "Disk1\\a.exe", "first file") + Entry("b.txt", "Disk1\\b.txt", "second");
+  auto r = testing::UnpackAll(s);
+  ASSERT_GE(r.members.size(), 2u);
+  EXPECT_EQ(r.members[0].first, "Disk1\\a.exe");
+  EXPECT_EQ(r.members[0].second, "first file");
+  EXPECT_EQ(r.members[1].first, "Disk1\\b.txt");
+  EXPECT_EQ(r.members[1].second, "second");
+}
+
+TEST(InstallShield, CabinetFilesAreInflatedFromTheirVolume) {
+  std::string payload = "MZ" + std::string(1000, 'p') + "end";
+  // Two chunks: u16 length, raw deflate.
+  std::string c1 = RawDeflate(payload.substr(0, 600)), c2 = RawDeflate(payload.substr(600));
+  std::string packed = Le(c1.size(), 2) + c1 + Le(c2.size(), 2) + c2;
+  std::string volume = Common(0);
+  volume.resize(0x200, '\0');
+  volume += packed;
+  std::string s = Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("clam.exe", payload.size(), packed.size())) +
+                  Entry("data1.cab", "Disk1\\data1.cab", volume);
+  auto r = testing::UnpackAll(s);
+  bool found = false;
+  for (const auto& [name, data] : r.members)
+    if (name == "Disk1\\data1.hdr/clam.exe") {
+      found = true;
+      EXPECT_EQ(data, payload);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+}
+
+TEST(InstallShield, DamageIsAWarningNotACrash) {
+  std::string packed = Le(5000, 2) + "not deflate";
+  std::string volume = Common(0);
+  volume.resize(0x200, '\0');
+  volume += packed;
+  std::string s = Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("x", 1 << 20, 9999)) +
+                  Entry("data1.cab", "Disk1\\data1.cab", volume);
+  auto r = testing::UnpackAll(s);
+  EXPECT_FALSE(r.warnings.empty());
+  // A volume missing, and a descriptor pointing outside the header.
+  std::string hdr = Header("y", 10, 10);
+  hdr.resize(0x320);
+  auto r2 = testing::UnpackAll(Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", hdr));
+  EXPECT_FALSE(r2.warnings.empty());
+}
+
+TEST(InstallShield, NotAnOverlayNoMembersFromIt) {
+  auto r = testing::UnpackAll(Pe() + std::string(100, '\x01'));
+  for (const auto& [name, data] : r.members) EXPECT_EQ(name.find("Disk1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::unpack
