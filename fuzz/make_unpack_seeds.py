@@ -128,6 +128,37 @@ def is_cabinet(name, data):
     return is_entry("data1.hdr", bytes(hdr)) + is_entry("data1.cab", vol)
 
 
+def arj_archives(files):
+    """ARJ archives of every method from the real arj tool when installed,
+    else one stored archive built here."""
+    import shutil
+    import subprocess
+    import tempfile
+    out = {}
+    if shutil.which("arj"):
+        with tempfile.TemporaryDirectory() as d:
+            for name, data in files:
+                Path(d, name).write_bytes(data)
+            for m in range(5):
+                subprocess.run(["arj", "a", f"-m{m}", "-y", f"m{m}.arj", *[n for n, _ in files]], cwd=d,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                p = Path(d, f"m{m}.arj")
+                if p.exists():
+                    out[f"m{m}"] = p.read_bytes()
+    if out:
+        return out
+
+    def header(name, ftype, method=0, packed=0, size=0):
+        basic = struct.pack("<BBBBBBBBIIIIHHH", 30, 11, 1, 2, 0, method, ftype, 0, 0, packed, size, 0, 0, 0, 0)
+        basic += name.encode() + b"\0" + b"\0"
+        crc = zlib.crc32(basic)
+        return b"\x60\xea" + struct.pack("<H", len(basic)) + basic + struct.pack("<I", crc) + b"\0\0"
+    arc = header("x.arj", 2)
+    for name, data in files:
+        arc += header(name, 0, 0, len(data), len(data)) + data
+    return {"stored": arc + b"\x60\xea\0\0"}
+
+
 BINHEX_ALPHABET = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
 
 
@@ -165,6 +196,7 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_arj": arj_archives([("x.exe", PAYLOAD), ("t.txt", b"hello hello hello " * 20)]),
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
                                       "cabinet": is_cabinet("x.exe", PAYLOAD)},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),

@@ -14,7 +14,7 @@ PACKAGES=(
   # containers (lib/unpack/): mail, OLE2, PDF, CHM/SZDD/KWAJ
   libgmime-3.0-dev libgsf-1-dev libqpdf-dev libmspack-dev
   # container tests build their own archives with these
-  zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2
+  zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2 arj
   # updates: HTTP server/client, and nginx for the static-mirror test
   libcpp-httplib-dev nginx
   # jurisdiction policy, denied parties, fleet state (lib/policy/, lib/fleet/)

@@ -125,6 +125,7 @@ FileType DetectType(std::string_view d) {
   if (d.substr(0, 512).find("(This file must be converted with BinHex") != std::string_view::npos)
     return FileType::kBinhex;
   if (LooksLikeSis(d)) return FileType::kSis;
+  if (LooksLikeArj(d)) return FileType::kArj;
   // Formats found at fixed offsets further in.
   if (LooksLikeTar(d)) return FileType::kTar;
   if (At(d, 0x8001, "CD001"sv)) return FileType::kIso9660;
@@ -163,6 +164,7 @@ std::string_view TypeName(FileType t) {
     case FileType::kSzdd: return "szdd";
     case FileType::kKwaj: return "kwaj";
     case FileType::kSis: return "sis";
+    case FileType::kArj: return "arj";
   }
   return "unknown";
 }

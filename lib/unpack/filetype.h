@@ -21,6 +21,8 @@ enum class FileType : uint8_t {
   kChm, kSzdd, kKwaj,
   // Installers.
   kSis,
+  // Archives without a library.
+  kArj,
 };
 
 // The type of `data` by its leading bytes (and, for tar and ISO 9660, by

@@ -50,6 +50,7 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
     case FileType::kTnef: return ReadTnef(data, ctx);
     case FileType::kRtf: return ReadRtf(data, ctx);
     case FileType::kSis: return ReadSis(data, ctx);
+    case FileType::kArj: return ReadArj(data, ctx);
     default:
       return Status::Ok();
   }

@@ -113,6 +113,10 @@ Status ReadPdf(std::string_view data, Context& ctx);                      // pdf
 Status ReadTnef(std::string_view data, Context& ctx);                     // tnef.cc
 Status ReadRtf(std::string_view data, Context& ctx);                      // rtf.cc
 Status ReadSis(std::string_view data, Context& ctx);                      // sis.cc
+Status ReadArj(std::string_view data, Context& ctx);                      // arj.cc
+
+// Whether `data` starts with an ARJ archive header.
+bool LooksLikeArj(std::string_view data);
 
 // Whether `data` is a SIS package (EPOC release 3-6 UIDs).
 bool LooksLikeSis(std::string_view data);
