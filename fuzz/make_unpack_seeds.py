@@ -196,6 +196,10 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        # clamav-testfiles' imploded member when installed, else bytes to start from.
+        "fuzz_unpack_explode": {"impl": b"\0" + (Path("/usr/share/clamav-testfiles/clam.impl.zip").read_bytes()[0x26:0x26 + 280]
+                                                  if Path("/usr/share/clamav-testfiles/clam.impl.zip").exists()
+                                                  else bytes(range(256)))},
         "fuzz_unpack_arj": arj_archives([("x.exe", PAYLOAD), ("t.txt", b"hello hello hello " * 20)]),
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
                                       "cabinet": is_cabinet("x.exe", PAYLOAD)},

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "unpack/explode.h"
 #include "unpack/inflate.h"
 #include "unpack/unpack.h"
 
@@ -129,13 +130,14 @@ uint16_t Le16(std::string_view s, size_t off) {
   return static_cast<uint16_t>(p[0] | p[1] << 8);
 }
 
-// The Deflate64 (method 9) members of a zip, found through its central
-// directory and decoded by inflate.cc.
-void ReadZipDeflate64(std::string_view zip, Context& ctx) {
+// The zip members libarchive cannot decode — Deflate64 (method 9, by
+// inflate.cc) and implode (method 6, by explode.cc) — found through the
+// central directory.
+void ReadZipOwnMethods(std::string_view zip, Context& ctx) {
   size_t from = zip.size() > 65557 ? zip.size() - 65557 : 0;
   size_t eocd = zip.rfind(std::string_view("PK\x05\x06", 4));
   if (eocd == std::string_view::npos || eocd < from || eocd + 22 > zip.size()) {
-    ctx.sink.Warn("zip: no central directory; Deflate64 members not decoded");
+    ctx.sink.Warn("zip: no central directory; Deflate64 and imploded members not decoded");
     return;
   }
   uint32_t count = Le16(zip, eocd + 10), cd = Le32(zip, eocd + 16);
@@ -148,7 +150,7 @@ void ReadZipDeflate64(std::string_view zip, Context& ctx) {
     size_t local = Le32(zip, p + 42);
     std::string name(zip.substr(p + 46, std::min<size_t>(nlen, zip.size() - p - 46)));
     p += 46 + static_cast<size_t>(nlen) + elen + clen;
-    if (method != 9) continue;
+    if (method != 9 && method != 6) continue;
     if (flags & 1) { ctx.sink.Encrypted("Zip"); continue; }
     if (local + 30 > zip.size() || Le32(zip, local) != 0x04034B50) continue;
     size_t start = local + 30 + static_cast<size_t>(Le16(zip, local + 26)) + Le16(zip, local + 28);
@@ -160,9 +162,11 @@ void ReadZipDeflate64(std::string_view zip, Context& ctx) {
     }
     MemberBuffer buf(ctx.budget);
     LimitHit hit = LimitHit::kNone;
-    InflateResult r = Inflate(comp, /*deflate64=*/true, &buf, &hit);
+    InflateResult r = method == 9 ? Inflate(comp, /*deflate64=*/true, &buf, &hit)
+                                  : Explode(comp, flags, usize, &buf, &hit);
     if (r == InflateResult::kOverLimit) { ctx.sink.LimitExceeded(hit); continue; }
-    if (r != InflateResult::kDone) ctx.sink.Warn("zip: " + name + ": Deflate64 data truncated or corrupt");
+    if (r != InflateResult::kDone)
+      ctx.sink.Warn("zip: " + name + (method == 9 ? ": Deflate64" : ": imploded") + " data truncated or corrupt");
     if (buf.size() && !ctx.sink.Member(name, buf.view(), MemberKind::kFile)) return;
   }
 }
@@ -226,7 +230,9 @@ Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_onl
         buf.Shrink(got);
         std::string err = ErrorText(a.get());
         if (err.find("ncrypt") != std::string::npos) ctx.sink.Encrypted(EncryptedName(archive_format(a.get())));
-        else if (err.find("compression method (9") != std::string::npos) *deflate64 = true;  // decoded below
+        else if (err.find("compression method (9") != std::string::npos ||
+                 err.find("compression method (6") != std::string::npos)
+          *deflate64 = true;  // decoded below
         else ctx.sink.Warn(std::string(TypeName(type)) + ": " + name + ": " + err);
         break;
       }
@@ -256,8 +262,8 @@ Status ReadArchive(FileType type, std::string_view data, Context& ctx) {
   int members = 0;
   bool opened = true, deflate64 = false;
   VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/false, &members, &opened, &deflate64));
-  // libarchive does not decode Deflate64 zip members: our inflater does.
-  if (deflate64 && type == FileType::kZip && !ctx.Stopped()) ReadZipDeflate64(data, ctx);
+  // libarchive decodes neither Deflate64 nor imploded zip members: we do.
+  if (deflate64 && type == FileType::kZip && !ctx.Stopped()) ReadZipOwnMethods(data, ctx);
   // A compressed lone file can look like an empty archive to a format's
   // bidder (tar takes a run of zero blocks for its end): read it as raw.
   if (opened && members == 0 && IsStream(type) && !ctx.Stopped())
