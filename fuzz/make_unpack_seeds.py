@@ -159,6 +159,32 @@ def arj_archives(files):
     return {"stored": arc + b"\x60\xea\0\0"}
 
 
+def nsis_archives(payload):
+    """The first header and data of installers built by makensis (when
+    installed), one per compressor and layout."""
+    import shutil
+    import subprocess
+    import tempfile
+    out = {}
+    if not shutil.which("makensis"):
+        return {"none": b"\0\0\0\0\xef\xbe\xad\xdeNullsoftInst" + b"\0" * 12}
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "p.bin").write_bytes(payload)
+        for comp in ("zlib", "lzma", "bzip2"):
+            for solid in ("", "/SOLID "):
+                Path(d, "t.nsi").write_text(f"SetCompressor {solid}{comp}\nOutFile \"o.exe\"\nInstallDir \"$TEMP\\x\"\n"
+                                            "Section\nSetOutPath \"$INSTDIR\"\nFile \"p.bin\"\nSectionEnd\n")
+                subprocess.run(["makensis", "-V1", "t.nsi"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                exe = Path(d, "o.exe")
+                if exe.exists():
+                    data = exe.read_bytes()
+                    at = data.find(b"\xef\xbe\xad\xdeNullsoftInst")
+                    if at >= 4:
+                        out[comp + ("-solid" if solid else "")] = data[at - 4:]
+                    exe.unlink()
+    return out
+
+
 BINHEX_ALPHABET = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
 
 
@@ -196,6 +222,7 @@ def main():
         "fuzz_unpack_rtf": {"package": rtf(ole1("Package", package("x.exe", PAYLOAD))),
                             "raw": rtf(PAYLOAD)},
         "fuzz_unpack_binhex": {"one": binhex("x.exe", PAYLOAD)},
+        "fuzz_unpack_nsis": nsis_archives(PAYLOAD),
         # clamav-testfiles' imploded member when installed, else bytes to start from.
         "fuzz_unpack_explode": {"impl": b"\0" + (Path("/usr/share/clamav-testfiles/clam.impl.zip").read_bytes()[0x26:0x26 + 280]
                                                   if Path("/usr/share/clamav-testfiles/clam.impl.zip").exists()

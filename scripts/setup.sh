@@ -8,13 +8,13 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
   # engine
-  libhyperscan-dev libssl-dev zlib1g-dev libarchive-dev libzstd-dev
+  libhyperscan-dev libssl-dev zlib1g-dev libarchive-dev libzstd-dev liblzma-dev
   # later stages (updates, quarantine, daemon)
   libsodium-dev libsqlite3-dev
   # containers (lib/unpack/): mail, OLE2, PDF, CHM/SZDD/KWAJ
   libgmime-3.0-dev libgsf-1-dev libqpdf-dev libmspack-dev
   # container tests build their own archives with these
-  zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2 arj
+  zip p7zip-full cpio genisoimage gcab zstd xz-utils bzip2 arj nsis
   # updates: HTTP server/client, and nginx for the static-mirror test
   libcpp-httplib-dev nginx
   # jurisdiction policy, denied parties, fleet state (lib/policy/, lib/fleet/)

@@ -99,6 +99,9 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
 // The readers (one file each).
 Status ReadArchive(FileType type, std::string_view data, Context& ctx);  // archive.cc (libarchive)
 Status ReadEmbeddedPe(std::string_view data, Context& ctx);               // pe.cc
+// The blocks of an NSIS installer (script and files); `*stop` when the
+// sink ended the scan.
+Status ReadNsis(std::string_view data, Context& ctx, bool* stop);  // nsis.cc
 // Files an InstallShield setup appends after its last section, and those of
 // the cabinets among them; `*stop` when the sink ended the scan.
 Status ReadInstallShieldOverlay(std::string_view data, Context& ctx, bool* stop);  // installshield.cc
