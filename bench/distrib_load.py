@@ -12,7 +12,8 @@ restarts the server after the update cut-off and measures with wrk:
   manifest   GET /channels/stable/manifest, each request with a random
              license (Vigil-License) and a random client address
              (X-Forwarded-For) from US and DE addresses: every request is
-             geolocated, screened by the policy (about half get 451), and
+             geolocated, screened by the policy (a US license or address
+             gets 451: about 70% of requests), and
              its decision appended to the audit log (group commit, fsync).
   checkin    POST /v1/checkin of 100,000 distinct endpoints' states: a
              license lookup and an upsert in the store (group commit).
