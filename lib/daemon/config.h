@@ -35,7 +35,7 @@ struct Config {
   uint64_t stream_max_length = 100ull << 20;  // StreamMaxLength: bytes per INSTREAM
   unsigned read_timeout = 120;              // ReadTimeout: seconds between data reads
   unsigned command_read_timeout = 30;       // CommandReadTimeout: seconds for a command
-  unsigned idle_timeout = 30;               // IdleTimeout: accepted; the pool is fixed
+  unsigned idle_timeout = 30;               // IdleTimeout: seconds an idle worker waits before exiting (0: never)
   unsigned send_buf_timeout = 500;          // SendBufTimeout: ms a reply may wait to be sent
 
   // Database.

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <regex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -253,12 +254,17 @@ struct Server::Impl {
   std::unordered_map<Conn*, std::unique_ptr<Conn>> idle;
   std::deque<Job> pending;
 
-  // Work queue and workers.
+  // Work queue and workers. Workers come and go as clamd's do: one starts
+  // when a job is queued and none is waiting for work, up to MaxThreads; one
+  // that has waited IdleTimeout seconds for a job exits (0: never).
   std::mutex q_mu;
   std::condition_variable q_cv;
   std::deque<Job> queue;
   bool q_closed = false;
-  std::vector<std::thread> workers;
+  std::vector<std::thread> workers;  // one slot per possible worker
+  std::vector<bool> slot_alive;      // under q_mu
+  unsigned alive = 0;                // under q_mu: workers started and not exited
+  unsigned waiting = 0;              // under q_mu: workers blocked waiting for a job
   std::atomic<unsigned> busy{0};
   std::atomic<size_t> open_connections{0};
   // What each worker is doing, for STATS.
@@ -547,7 +553,8 @@ struct Server::Impl {
     for (size_t i = 0; i < listeners.size(); ++i) AddSpecial(listeners[i].fd, kTagListener + i);
 
     worker_state.resize(cfg.max_threads);
-    for (unsigned i = 0; i < cfg.max_threads; ++i) workers.emplace_back([this, i] { Worker(i); });
+    workers.resize(cfg.max_threads);
+    slot_alive.assign(cfg.max_threads, false);
     reload_thread = std::thread([this] { ReloadThread(); });
     next_self_check = NowMs() + static_cast<int64_t>(cfg.self_check) * 1000;
     if (!cfg.concurrent_database_reload)
@@ -757,7 +764,11 @@ struct Server::Impl {
       queued = queue.size() + pending.size();
     }
     std::string threads;
-    unsigned live = 0;
+    unsigned live = 0, idle = 0;
+    {
+      std::lock_guard<std::mutex> l(q_mu);
+      idle = waiting;
+    }
     {
       std::lock_guard<std::mutex> l(ws_mu);
       for (const auto& w : worker_state) {
@@ -775,7 +786,7 @@ struct Server::Impl {
     std::snprintf(buf, sizeof buf,
                   "POOLS: 1\n\nSTATE: VALID PRIMARY\nTHREADS: live %u  idle %u max %u idle-timeout %u\n"
                   "QUEUE: %zu items\n",
-                  live + 1, cfg.max_threads - live, cfg.max_threads, cfg.idle_timeout, queued);
+                  live + 1, idle, cfg.max_threads, cfg.idle_timeout, queued);
     std::string out = buf;
     out += threads;
     std::snprintf(buf, sizeof buf,
@@ -790,8 +801,33 @@ struct Server::Impl {
     std::lock_guard<std::mutex> l(q_mu);
     if (queue.size() >= cfg.max_queue) return false;
     queue.push_back(std::move(job));
+    StartWorkersLocked();
     q_cv.notify_one();
     return true;
+  }
+
+  // Starts workers for queued jobs that no waiting worker will take, up to
+  // MaxThreads. Called with q_mu held.
+  void StartWorkersLocked() {
+    while (!q_closed && alive < cfg.max_threads && queue.size() > waiting) {
+      unsigned slot = 0;
+      while (slot < slot_alive.size() && slot_alive[slot]) ++slot;
+      if (slot == slot_alive.size()) return;
+      // A thread that left this slot has released q_mu and is returning.
+      if (workers[slot].joinable()) workers[slot].join();
+      slot_alive[slot] = true;
+      ++alive;
+      ++waiting;  // counted as waiting until it takes a job
+      try {
+        workers[slot] = std::thread([this, slot] { Worker(slot, /*counted_waiting=*/true); });
+      } catch (const std::system_error& e) {  // out of threads: the ones alive carry on
+        slot_alive[slot] = false;
+        --alive;
+        --waiting;
+        if (alive == 0) log->Log("Cannot start a worker thread: %s", e.what());
+        return;
+      }
+    }
   }
 
   void DrainPending() {
@@ -941,11 +977,13 @@ struct Server::Impl {
     }
     if (!clean) {
       log->Log("Stopping with work still running");
-      for (auto& w : workers) w.detach();
+      for (auto& w : workers)
+        if (w.joinable()) w.detach();
       reload_thread.detach();
       return false;
     }
-    for (auto& w : workers) w.join();
+    for (auto& w : workers)
+      if (w.joinable()) w.join();
     reload_thread.join();
     std::vector<std::unique_ptr<Conn>> rest;
     {
@@ -959,17 +997,28 @@ struct Server::Impl {
 
   // ---- Workers --------------------------------------------------------
 
-  void Worker(unsigned index) {
+  void Worker(unsigned index, bool counted_waiting) {
     ScannerCache scanners;
     std::string stream_buf;
     uint64_t seen_generation = generation.load();
+    const auto idle = std::chrono::seconds(cfg.idle_timeout);
     while (true) {
       Job job;
       {
         std::unique_lock<std::mutex> l(q_mu);
-        q_cv.wait(l, [&] { return q_closed || !queue.empty() || generation.load() != seen_generation; });
+        if (!counted_waiting) ++waiting;
+        counted_waiting = false;
+        auto ready = [&] { return q_closed || !queue.empty() || generation.load() != seen_generation; };
+        bool woken = true;
+        if (cfg.idle_timeout == 0) q_cv.wait(l, ready);
+        else woken = q_cv.wait_for(l, idle, ready);
+        --waiting;
+        if (!woken || (queue.empty() && q_closed)) {  // idle for IdleTimeout, or shutting down
+          slot_alive[index] = false;
+          --alive;
+          return;
+        }
         if (queue.empty()) {
-          if (q_closed) return;
           seen_generation = generation.load();
           l.unlock();
           scanners.DropUnless(CurrentEngine());
@@ -1289,6 +1338,7 @@ struct Server::Impl {
         h.batch = batch;
         queue.push_front(std::move(h));  // helpers go first: their owner is waiting
       }
+      StartWorkersLocked();
     }
     q_cv.notify_all();
     ScanFiles(*batch, scanner);

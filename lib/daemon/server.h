@@ -4,7 +4,8 @@
 //  - one event loop (epoll) accepts connections and reads commands. Idle
 //    and slow clients cost a descriptor and a small buffer, never a thread.
 //    Cheap commands (PING, VERSION, STATS, RELOAD, ...) are answered there.
-//  - a fixed pool of MaxThreads workers runs the commands that scan
+//  - a pool of up to MaxThreads workers (started on demand, gone after
+//    IdleTimeout seconds idle) runs the commands that scan
 //    (SCAN, CONTSCAN, MULTISCAN, ALLMATCHSCAN, INSTREAM, FILDES), taken from
 //    a queue of at most MaxQueue commands. A worker reads INSTREAM data
 //    itself, so stream memory is bounded by MaxThreads x StreamMaxLength;

@@ -417,6 +417,40 @@ def test_container_limits(c, vigild, fx):
         d.stop()
 
 
+def stats_threads(sock):
+    """(live, idle) from STATS' THREADS line."""
+    m = re.search(rb"THREADS: live (\d+)  idle (\d+) max (\d+) idle-timeout (\d+)", talk(sock, b"zSTATS\0"))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def test_idle_timeout(c, vigild, fx):
+    """Workers start on demand and exit after IdleTimeout seconds idle, as clamd's do."""
+    d = start_vigild(vigild, fx, name="idle", extra="IdleTimeout 2\n")
+    try:
+        c.eq("IdleTimeout: no worker before any job", stats_threads(d.sock_path), (1, 0))
+        c.eq("IdleTimeout: a scan starts a worker", talk(d.sock_path, b"zINSTREAM\0" + chunks(EICAR)),
+             f"stream: {EICAR_NAME} FOUND\0".encode())
+        waits = wait_for(lambda: stats_threads(d.sock_path) == (1, 1), timeout=1.5)
+        c.true("IdleTimeout: the worker waits for more", waits, str(stats_threads(d.sock_path)))
+        gone = wait_for(lambda: stats_threads(d.sock_path) == (1, 0), timeout=10)
+        c.true("IdleTimeout: the idle worker exits", gone, str(stats_threads(d.sock_path)))
+        replies = []
+
+        def one():
+            replies.append(talk(d.sock_path, b"zINSTREAM\0" + chunks(EICAR)))
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        c.eq("IdleTimeout: workers start again for concurrent scans",
+             replies, [f"stream: {EICAR_NAME} FOUND\0".encode()] * 8)
+        live_idle = stats_threads(d.sock_path)
+        c.true("IdleTimeout: at most MaxThreads workers", live_idle is not None and live_idle[1] <= 4, str(live_idle))
+    finally:
+        d.stop()
+
+
 def test_socket_activation(c, vigild, fx):
     """systemd's way: a listening socket as fd 3 (LISTEN_FDS/LISTEN_PID), READY=1 on NOTIFY_SOCKET."""
     path = fx.root / "act.sock"
@@ -495,6 +529,7 @@ def main():
         c.true("socket removed", not os.path.exists(d.sock_path))
         test_config_errors(c, vigild, fx)
         test_container_limits(c, vigild, fx)
+        test_idle_timeout(c, vigild, fx)
         test_socket_access(c, vigild, fx)
         test_socket_activation(c, vigild, fx)
         # SIGTERM while a client holds a stream open: a bounded, clean stop.
