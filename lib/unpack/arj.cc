@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "unpack/canonical_code.h"
 #include "unpack/unpack.h"
 
 namespace vigil::unpack {
@@ -36,7 +37,7 @@ constexpr int kNc = 255 + 256 + 2 - kThreshold;  // literals and lengths: 510
 constexpr int kNp = 17;                          // position codes
 constexpr int kNt = 19;                          // code-length codes
 constexpr int kCBit = 9, kPBit = 5, kTBit = 5;
-constexpr int kMaxCodeLength = 16;
+constexpr int kMaxCodeLength = CanonicalCode::kMaxLength;
 
 // MSB-first bit reader over the compressed bytes; reads past the end as
 // zeros and remembers that it did.
@@ -76,53 +77,24 @@ class Bits {
   bool overrun_ = false;
 };
 
-// A canonical Huffman code from code lengths (codes assigned by length,
-// then by symbol), decoded one bit at a time from the first length up.
+// A code of the block's tables: canonical (canonical_code.h), or one
+// symbol and no bits when the table is all one value.
 class Huffman {
  public:
   // False when the lengths do not form a usable code.
   bool Build(const uint8_t* lengths, int n) {
     single_ = -1;
-    count_.fill(0);
-    symbols_.clear();
-    for (int i = 0; i < n; ++i) {
-      if (lengths[i] > kMaxCodeLength) return false;
-      ++count_[lengths[i]];
-    }
-    count_[0] = 0;
-    int left = 1;
-    for (int len = 1; len <= kMaxCodeLength; ++len) {
-      left = left * 2 - count_[len];
-      if (left < 0) return false;  // over-subscribed
-    }
-    for (int len = 1; len <= kMaxCodeLength; ++len)
-      for (int i = 0; i < n; ++i)
-        if (lengths[i] == len) symbols_.push_back(static_cast<uint16_t>(i));
-    return !symbols_.empty();
+    return code_.Build(lengths, static_cast<size_t>(n)) && !code_.empty();
   }
-  // A code of one symbol and no bits (a table that is all one value).
-  void Single(int symbol) {
-    single_ = symbol;
-    symbols_.clear();
-  }
+  void Single(int symbol) { single_ = symbol; }
   // The next symbol, or -1 when the bits match no code.
   int Decode(Bits* b) const {
     if (single_ >= 0) return single_;
-    int code = 0, first = 0, index = 0;
-    for (int len = 1; len <= kMaxCodeLength; ++len) {
-      code |= static_cast<int>(b->Get(1));
-      int c = count_[len];
-      if (code - first < c) return symbols_[static_cast<size_t>(index + code - first)];
-      index += c;
-      first = (first + c) << 1;
-      code <<= 1;
-    }
-    return -1;
+    return code_.Decode([b] { return b->Get(1); });
   }
 
  private:
-  std::array<int, kMaxCodeLength + 1> count_{};
-  std::vector<uint16_t> symbols_;
+  CanonicalCode code_;
   int single_ = -1;
 };
 

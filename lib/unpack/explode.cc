@@ -1,5 +1,7 @@
 #include "unpack/explode.h"
 
+#include "unpack/canonical_code.h"
+
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -50,35 +52,12 @@ class Tree {
       for (int k = 0; k < count; ++k) lengths.push_back(static_cast<uint8_t>(len));
     }
     if (b->overrun() || static_cast<int>(lengths.size()) != symbols) return false;
-    count_.fill(0);
-    for (uint8_t l : lengths) ++count_[l];
-    int left = 1;
-    for (int len = 1; len <= 16; ++len) {
-      left = left * 2 - count_[len];
-      if (left < 0) return false;
-    }
-    symbols_.clear();
-    for (int len = 1; len <= 16; ++len)
-      for (int i = 0; i < symbols; ++i)
-        if (lengths[static_cast<size_t>(i)] == len) symbols_.push_back(static_cast<uint16_t>(i));
-    return true;
+    return code_.Build(lengths.data(), lengths.size());
   }
-  int Decode(Bits* b) const {
-    int code = 0, first = 0, index = 0;
-    for (int len = 1; len <= 16; ++len) {
-      code |= static_cast<int>(b->Get(1) ^ 1u);
-      int c = count_[len];
-      if (code - first < c) return symbols_[static_cast<size_t>(index + code - first)];
-      index += c;
-      first = (first + c) << 1;
-      code <<= 1;
-    }
-    return -1;
-  }
+  int Decode(Bits* b) const { return code_.Decode([b] { return b->Get(1) ^ 1u; }); }
 
  private:
-  std::array<int, 17> count_{};
-  std::vector<uint16_t> symbols_;
+  CanonicalCode code_;
 };
 
 }  // namespace
