@@ -15,6 +15,21 @@ namespace vigil::unpack::fuzz {
 
 constexpr uint64_t kMaxMember = 1 << 20;
 
+// A minimal PE file whose overlay starts at 0x400 (a 512-byte boundary):
+// targets of readers that look after a setup program's sections append the
+// fuzz input to it.
+inline std::string MinimalPe() {
+  std::string s(0x400, '\0');
+  s[0] = 'M';
+  s[1] = 'Z';
+  s[0x3C] = 0x40;
+  s.replace(0x40, 4, std::string("PE\0\0", 4));
+  s[0x46] = 1;          // one section
+  s[0x58 + 17] = 0x02;  // raw size 0x200
+  s[0x58 + 21] = 0x02;  // raw pointer 0x200
+  return s;
+}
+
 class CheckingSink : public Sink {
  public:
   bool Member(std::string_view name, std::string_view data, MemberKind) override {

@@ -173,7 +173,7 @@ void ReadZipOwnMethods(std::string_view zip, Context& ctx) {
 
 // One pass over the archive; `*members` counts the members handed on.
 Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_only, int* members,
-                bool* opened, bool* deflate64) {
+                bool* opened, bool* own_methods) {
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
   if (!a) return Status::Internal("libarchive: out of memory");
   EnableFormats(a.get(), type, raw_only);
@@ -232,7 +232,7 @@ Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_onl
         if (err.find("ncrypt") != std::string::npos) ctx.sink.Encrypted(EncryptedName(archive_format(a.get())));
         else if (err.find("compression method (9") != std::string::npos ||
                  err.find("compression method (6") != std::string::npos)
-          *deflate64 = true;  // decoded below
+          *own_methods = true;  // decoded below
         else ctx.sink.Warn(std::string(TypeName(type)) + ": " + name + ": " + err);
         break;
       }
@@ -260,14 +260,14 @@ Status ReadPass(FileType type, std::string_view data, Context& ctx, bool raw_onl
 
 Status ReadArchive(FileType type, std::string_view data, Context& ctx) {
   int members = 0;
-  bool opened = true, deflate64 = false;
-  VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/false, &members, &opened, &deflate64));
+  bool opened = true, own_methods = false;
+  VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/false, &members, &opened, &own_methods));
   // libarchive decodes neither Deflate64 nor imploded zip members: we do.
-  if (deflate64 && type == FileType::kZip && !ctx.Stopped()) ReadZipOwnMethods(data, ctx);
+  if (own_methods && type == FileType::kZip && !ctx.Stopped()) ReadZipOwnMethods(data, ctx);
   // A compressed lone file can look like an empty archive to a format's
   // bidder (tar takes a run of zero blocks for its end): read it as raw.
   if (opened && members == 0 && IsStream(type) && !ctx.Stopped())
-    VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/true, &members, &opened, &deflate64));
+    VIGIL_RETURN_IF_ERROR(ReadPass(type, data, ctx, /*raw_only=*/true, &members, &opened, &own_methods));
   return Status::Ok();
 }
 
