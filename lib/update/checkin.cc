@@ -67,6 +67,7 @@ Status SendCheckin(const UpdateConfig& cfg, const std::string& json) {
     httplib::Client c(origin);
     c.set_connection_timeout(cfg.connect_timeout, 0);
     c.set_read_timeout(cfg.read_timeout, 0);
+    c.set_tcp_nodelay(true);  // the body follows the headers in a second write
     auto res = c.Post(prefix + "/v1/checkin", json, "application/json");
     if (res && res->status == 200) return Status::Ok();
     std::string why = res ? "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 400)

@@ -1,4 +1,4 @@
-// vigil-server's HTTP side: a small request-handling layer over cpp-httplib
+// vigil-server's HTTP side: a small event-driven HTTP/1.1 server
 // (HttpService) and the update repository's endpoints on it (RepoService).
 //
 // Every request goes through the same steps: route (method + path pattern,

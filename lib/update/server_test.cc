@@ -3,7 +3,16 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <vector>
 #include <thread>
 
 #include "update/archive.h"
@@ -41,6 +50,10 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(repo.ok());
     repo_ = std::move(repo.value());
     repo_->Register(http_);
+    // For the HTTP layer's own tests: echoes what the handler was given.
+    http_.Route("POST", "/echo/([a-z]+)", Endpoint::kOther, [](const HttpRequest& r) {
+      return HttpResponse::Text(200, r.params.at(0) + "|" + r.Header("X-Tag") + "|" + r.body);
+    });
     http_.SetGate([](const HttpRequest& r, Endpoint e) -> std::optional<HttpResponse> {
       if (e == Endpoint::kBundle || e == Endpoint::kDelta)
         return HttpResponse::Json(451, R"({"rule":"test-rule","message":"not here"})");
@@ -118,6 +131,174 @@ TEST_F(ServerTest, TheClientReportsA451Plainly) {
   EXPECT_EQ(last->refusal.rule, "test-rule");
   EXPECT_EQ(last->refusal.message, "not here");
   EXPECT_EQ(last->time, 1727582400);
+}
+
+// A raw connection, to send what a library client would not.
+class RawConn {
+ public:
+  explicit RawConn(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConn() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  void Send(const std::string& s) { ASSERT_EQ(send(fd_, s.data(), s.size(), MSG_NOSIGNAL), ssize_t(s.size())); }
+  // Reads until `n` complete responses are in, the peer closes, or 5 s pass.
+  // `head`: responses to HEAD, which have no body whatever their Content-Length.
+  std::string Read(size_t n = 1, bool head = false) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (Responses(out, head) < n && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) != 1) continue;
+      char buf[4096];
+      ssize_t r = recv(fd_, buf, sizeof buf, 0);
+      if (r <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf, static_cast<size_t>(r));
+    }
+    return out;
+  }
+  // True once the server has closed the connection (within 5 s).
+  bool Closed() {
+    if (closed_) return true;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 5000) != 1) return false;
+    char c;
+    return recv(fd_, &c, 1, 0) <= 0;
+  }
+
+ private:
+  // Complete responses in s (each has a Content-Length).
+  static size_t Responses(const std::string& s, bool head) {
+    size_t n = 0, pos = 0;
+    while (true) {
+      size_t end = s.find("\r\n\r\n", pos);
+      if (end == std::string::npos) return n;
+      if (s.compare(pos, 12, "HTTP/1.1 100") == 0) {
+        pos = end + 4;
+        ++n;
+        continue;
+      }
+      size_t cl = s.find("Content-Length: ", pos);
+      if (cl == std::string::npos || cl > end) return n;
+      size_t len = head ? 0 : std::stoul(s.substr(cl + 16));
+      if (s.size() < end + 4 + len) return n;
+      pos = end + 4 + len;
+      ++n;
+    }
+  }
+  int fd_ = -1;
+  bool closed_ = false;
+};
+
+TEST_F(ServerTest, KeepAlivePipeliningAndChunkedBodies) {
+  RawConn c(port_);
+  ASSERT_TRUE(c.ok());
+  // Three requests in one write, one of them chunked: answered in order on one connection.
+  c.Send("GET /log/checkpoint HTTP/1.1\r\nHost: t\r\n\r\n"
+         "POST /echo/abc HTTP/1.1\r\nHost: t\r\nX-Tag: one\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nxyz\r\n2;e=1\r\n!!\r\n0\r\n\r\n"
+         "POST /echo/def HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
+  std::string out = c.Read(3);
+  size_t a = out.find("HTTP/1.1 200 OK"), b = out.find("abc|one|xyz!!"), d = out.find("def||body");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(d, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, d);
+  EXPECT_NE(out.find("Connection: keep-alive"), std::string::npos);
+  // A request split across writes is assembled.
+  c.Send("POST /echo/gh");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.Send("i HTTP/1.1\r\nContent-Length: 2\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.Send("ok");
+  EXPECT_NE(c.Read().find("ghi||ok"), std::string::npos);
+  // Connection: close is honoured.
+  c.Send("GET /log/checkpoint HTTP/1.1\r\nConnection: close\r\n\r\n");
+  out = c.Read();
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+  EXPECT_TRUE(c.Closed());
+}
+
+TEST_F(ServerTest, HeadMethodsAndMalformedRequests) {
+  {
+    RawConn c(port_);
+    c.Send("HEAD /log/checkpoint HTTP/1.1\r\n\r\n");
+    std::string out = c.Read(1, /*head=*/true);
+    const std::string size = std::to_string(ReadFile(root_ + "/repo/log/checkpoint").value().size());
+    EXPECT_NE(out.find("Content-Length: " + size + "\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4), "");  // no body
+    c.Send("DELETE /log/checkpoint HTTP/1.1\r\n\r\n");
+    out = c.Read();
+    EXPECT_EQ(out.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("Allow: GET, HEAD\r\n"), std::string::npos) << out;
+    c.Send("GET /nothing/here HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(c.Read().rfind("HTTP/1.1 404", 0), 0u);
+  }
+  // Each malformed request is answered with its status and the connection closed.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"GET / HTTP/1.1\nHost: t\n\n", "400"},
+      {"POST /echo/a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "400"},
+      {"GET / HTTP/3.0\r\n\r\n", "505"},
+      {"POST /echo/a HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
+      {"POST /echo/a HTTP/1.1\r\nContent-Length: " + std::to_string((1 << 20) + 1) + "\r\n\r\n", "413"},
+      {"GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n", "414"},
+      {"GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", "431"},
+  };
+  for (const auto& [request, status] : cases) {
+    RawConn c(port_);
+    c.Send(request);
+    std::string out = c.Read();
+    EXPECT_EQ(out.rfind("HTTP/1.1 " + status + " ", 0), 0u) << request.substr(0, 60) << " -> " << out;
+    EXPECT_NE(out.find("Connection: close"), std::string::npos);
+    EXPECT_TRUE(c.Closed()) << request.substr(0, 60);
+  }
+  // The server still answers.
+  httplib::Client cli("127.0.0.1", port_);
+  auto r = cli.Post("/echo/after", "fine", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "after||fine");
+}
+
+TEST_F(ServerTest, ExpectContinueGetsAnInterimResponse) {
+  RawConn c(port_);
+  c.Send("POST /echo/exp HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  std::string out = c.Read();
+  EXPECT_EQ(out, "HTTP/1.1 100 Continue\r\n\r\n");
+  c.Send("hello");
+  EXPECT_NE(c.Read().find("exp||hello"), std::string::npos);
+}
+
+TEST_F(ServerTest, ManyClientsAtOnce) {
+  std::atomic<int> good{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 16; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client cli("127.0.0.1", port_);
+      cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);  // headers and body go out in two writes
+      for (int i = 0; i < 50; ++i) {
+        std::string body = std::to_string(t) + "-" + std::to_string(i);
+        auto r = cli.Post("/echo/m", body, "text/plain");
+        if (r && r->status == 200 && r->body == "m||" + body) ++good;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(good.load(), 16 * 50);
 }
 
 TEST(UpdateConfigTest, ReadsKeysAndRejectsUnknownOnes) {
