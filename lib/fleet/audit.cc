@@ -297,7 +297,6 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, std::s
     log->hash_ = last.hash;
   }
 
-  log->writer_ = std::thread([self = log.get()] { self->WriterLoop(); });
   log->syncer_ = std::thread([self = log.get()] { self->SyncerLoop(); });
   return log;
 }
@@ -306,14 +305,14 @@ AuditLog::AuditLog() : hash_(kGenesis) {}
 
 AuditLog::~AuditLog() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::unique_lock<std::mutex> l(mu_);
     stop_ = true;
-  }
-  work_cv_.notify_one();
-  if (writer_.joinable()) writer_.join();  // drains and writes the queue, then sets writer_done_
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    writer_done_ = true;  // also when the writer never started (Open failed)
+    // Write what is queued (callers may still be waiting for it).
+    while (writing_ || !queue_.empty()) {
+      if (!writing_) WriteFront(l);
+      else drained_cv_.wait(l);
+    }
+    writer_done_ = true;
   }
   sync_cv_.notify_one();
   if (syncer_.joinable()) syncer_.join();  // syncs what is written, releases the kSynced callers
@@ -364,8 +363,17 @@ Status AuditLog::Append(AuditRecord r, Durability d) {
   std::shared_ptr<Group>& slot = d == Durability::kSynced ? b.synced : b.written;
   if (!slot) slot = std::make_shared<Group>();
   std::shared_ptr<Group> g = slot;
-  if (queue_.size() == 1 && b.items.size() == 1) work_cv_.notify_one();  // the writer may be idle
-  g->cv.wait(l, [&] { return g->done; });
+  // Group commit without a writer thread: whoever finds no write under way
+  // writes the oldest batch itself (its own, when the log is not busy: no
+  // hand-off, no wake-up); the others wait for their batch's release, or to
+  // be asked to write the next one.
+  while (!g->done) {
+    if (!writing_ && !queue_.empty()) {
+      WriteFront(l);
+      continue;
+    }
+    g->cv.wait(l);
+  }
   return g->status;
 }
 
@@ -381,85 +389,90 @@ void AuditLog::FailSyncWaiters() {
   sync_waiting_.clear();
 }
 
-void AuditLog::WriterLoop() {
-  std::string out, body;
-  std::unique_lock<std::mutex> l(mu_);
-  while (true) {
-    work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping and drained
-    Batch b = std::move(queue_.front());
-    queue_.pop_front();
-    if (!broken_.ok()) {
-      Release(b.written, broken_);
-      Release(b.synced, broken_);
-      continue;
-    }
-    int64_t seq = seq_;
-    std::string hash = hash_;
-    const uint64_t base = written_;
-    l.unlock();
-
-    out.clear();
-    for (const Pending& p : b.items) {
-      ++seq;
-      std::string prev = "\"prev_hash\":\"" + hash + "\",";
-      std::string end = "\"seq\":" + std::to_string(seq) + ",\"time\":" + std::to_string(p.time) + "}";
-      body.clear();
-      body.append(p.head).append(p.middle).append(prev).append(p.tail).append(end);
-      std::string h = Sha256Hex(hash, body);
-      out.append(p.head).append("\"hash\":\"").append(h).append("\",");
-      out.append(p.middle).append(prev).append(p.tail).append(end).push_back('\n');
-      hash = std::move(h);
-    }
-    Status st, broke;
-    const char* data = out.data();
-    size_t left = out.size();
-    while (left > 0) {
-      ssize_t w = write(fd_, data, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        int err = w < 0 ? errno : EIO;
-        // Take back a partial batch so that the chain on disk stays whole and a
-        // later Append can continue it.
-        if (ftruncate(fd_, static_cast<off_t>(base)) != 0)
-          broke = Status::IoError(Errno("audit log " + path_ + " is damaged: cannot undo a failed write", errno));
-        st = Status::IoError(Errno("cannot write audit log " + path_, err));
-        break;
-      }
-      data += w;
-      left -= static_cast<size_t>(w);
-    }
-
-    l.lock();
-    if (!st.ok()) {
-      if (!broke.ok() && broken_.ok()) {
-        broken_ = broke;
-        FailSyncWaiters();
-      }
-      Release(b.written, st);
-      Release(b.synced, st);
-      continue;
-    }
-    const bool was_clean = written_ == synced_;
-    if (was_clean) dirty_since_ = std::chrono::steady_clock::now();
-    written_ = base + out.size();
-    seq_ = seq;
-    hash_ = std::move(hash);
-    Release(b.written, Status::Ok());
-    if (b.synced) {
-      if (!broken_.ok()) {
-        Release(b.synced, broken_);  // a sync failed while this batch was being written
-      } else {
-        b.synced->end = written_;
-        sync_waiting_.push_back(std::move(b.synced));
-      }
-    }
-    // Wake the syncer when it has a caller to release, or a new interval to time.
-    if (!sync_waiting_.empty() || was_clean) sync_cv_.notify_one();
+void AuditLog::WriteFront(std::unique_lock<std::mutex>& l) {
+  writing_ = true;
+  Batch b = std::move(queue_.front());
+  queue_.pop_front();
+  WriteBatch(b, l);
+  writing_ = false;
+  // Hand the next batch to one of its own callers; wake the destructor when drained.
+  if (!queue_.empty()) {
+    Batch& next = queue_.front();
+    if (next.written) next.written->cv.notify_one();
+    if (next.synced) next.synced->cv.notify_one();
+  } else if (stop_) {
+    drained_cv_.notify_all();
   }
-  writer_done_ = true;
+}
+
+void AuditLog::WriteBatch(Batch& b, std::unique_lock<std::mutex>& l) {
+  if (!broken_.ok()) {
+    Release(b.written, broken_);
+    Release(b.synced, broken_);
+    return;
+  }
+  int64_t seq = seq_;
+  std::string hash = hash_;
+  const uint64_t base = written_;
   l.unlock();
-  sync_cv_.notify_one();
+
+  std::string out, body;
+  for (const Pending& p : b.items) {
+    ++seq;
+    std::string prev = "\"prev_hash\":\"" + hash + "\",";
+    std::string end = "\"seq\":" + std::to_string(seq) + ",\"time\":" + std::to_string(p.time) + "}";
+    body.clear();
+    body.append(p.head).append(p.middle).append(prev).append(p.tail).append(end);
+    std::string h = Sha256Hex(hash, body);
+    out.append(p.head).append("\"hash\":\"").append(h).append("\",");
+    out.append(p.middle).append(prev).append(p.tail).append(end).push_back('\n');
+    hash = std::move(h);
+  }
+  Status st, broke;
+  const char* data = out.data();
+  size_t left = out.size();
+  while (left > 0) {
+    ssize_t w = write(fd_, data, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int err = w < 0 ? errno : EIO;
+      // Take back a partial batch so that the chain on disk stays whole and a
+      // later Append can continue it.
+      if (ftruncate(fd_, static_cast<off_t>(base)) != 0)
+        broke = Status::IoError(Errno("audit log " + path_ + " is damaged: cannot undo a failed write", errno));
+      st = Status::IoError(Errno("cannot write audit log " + path_, err));
+      break;
+    }
+    data += w;
+    left -= static_cast<size_t>(w);
+  }
+
+  l.lock();
+  if (!st.ok()) {
+    if (!broke.ok() && broken_.ok()) {
+      broken_ = broke;
+      FailSyncWaiters();
+    }
+    Release(b.written, st);
+    Release(b.synced, st);
+    return;
+  }
+  const bool was_clean = written_ == synced_;
+  if (was_clean) dirty_since_ = std::chrono::steady_clock::now();
+  written_ = base + out.size();
+  seq_ = seq;
+  hash_ = std::move(hash);
+  Release(b.written, Status::Ok());
+  if (b.synced) {
+    if (!broken_.ok()) {
+      Release(b.synced, broken_);  // a sync failed while this batch was being written
+    } else {
+      b.synced->end = written_;
+      sync_waiting_.push_back(std::move(b.synced));
+    }
+  }
+  // Wake the syncer when it has a caller to release, or a new interval to time.
+  if (!sync_waiting_.empty() || was_clean) sync_cv_.notify_one();
 }
 
 void AuditLog::SyncerLoop() {

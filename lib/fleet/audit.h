@@ -64,8 +64,9 @@ class AuditLog {
   // how many bytes went. Anything else after the last newline is Corruption.
   static Result<std::unique_ptr<AuditLog>> Open(const std::string& path, std::string* warning = nullptr);
 
-  // Appends with group commit: one writer thread takes every queued record, chains them and
-  // write()s them at once; a separate syncer thread fdatasync()s. The writer never waits for the
+  // Appends with group commit: the records queued while a write is under way form the next batch,
+  // which one of their callers chains and write()s at once (a lone caller writes its own record,
+  // with no thread hand-off); a separate syncer thread fdatasync()s. Writers never wait for the
   // syncer, so writing the next batch overlaps syncing the previous ones.
   //   kSynced:  returns once an fdatasync that began after the record was written has succeeded.
   //   kWritten: returns once the record is written to the file (readable by ReadAudit, kept by a
@@ -91,7 +92,8 @@ class AuditLog {
   struct Group;    // the callers of one batch that wait for the same event (written, or synced)
   struct Batch;    // records taken and written together, with their callers' groups
   AuditLog();
-  void WriterLoop();
+  void WriteFront(std::unique_lock<std::mutex>& l);            // needs mu_, !writing_, a queued batch
+  void WriteBatch(Batch& b, std::unique_lock<std::mutex>& l);   // releases mu_ during the write
   void SyncerLoop();
   void Release(const std::shared_ptr<Group>& g, const Status& st);  // needs mu_
   void FailSyncWaiters();                                            // needs mu_
@@ -100,12 +102,13 @@ class AuditLog {
   std::string path_;
   int fd_ = -1;
 
-  // mu_ guards every member below it. Nothing does I/O while holding it: the writer chains and
-  // write()s, and the syncer fdatasync()s, with mu_ released.
+  // mu_ guards every member below it. Nothing does I/O while holding it: the writing caller chains
+  // and write()s, and the syncer fdatasync()s, with mu_ released.
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // writer waits: queue_ not empty, or stop_
+  std::condition_variable drained_cv_;  // the destructor waits: no write under way
   std::condition_variable sync_cv_;  // syncer waits: something to sync, or writer_done_
-  std::deque<Batch> queue_;          // not yet taken by the writer, in append order
+  std::deque<Batch> queue_;          // not yet being written, in append order
+  bool writing_ = false;             // a caller is writing a batch (one at a time: the chain is serial)
   std::deque<std::shared_ptr<Group>> sync_waiting_;  // kSynced groups written, in file order (Group::end)
   int64_t seq_ = 0;                  // last written
   std::string hash_;                 // last written
@@ -113,10 +116,10 @@ class AuditLog {
   uint64_t synced_ = 0;              // prefix of the file known to be on disk (changed by the syncer only)
   std::chrono::steady_clock::time_point dirty_since_;  // when synced_ < written_: the oldest unsynced write (or earlier)
   Status broken_;                    // sticky after a failed fdatasync or a failed rollback
-  bool stop_ = false;                // the destructor began: Append refuses, the writer drains and exits
-  bool writer_done_ = false;         // the writer has exited: the syncer syncs what is left and exits
+  bool stop_ = false;                // the destructor began: Append refuses, the queue is drained
+  bool writer_done_ = false;         // nothing more will be written: the syncer syncs what is left and exits
 
-  std::thread writer_, syncer_;
+  std::thread syncer_;
 };
 
 struct AuditQuery {
