@@ -136,7 +136,7 @@ void Greek(char32_t prev, char32_t g, char32_t next, std::string* out) {
 
 // Appends what `cp` becomes; `raw` is its UTF-8 for scripts kept as they
 // are; `prev` and `next` are the neighbouring code points.
-void Transliterate(char32_t prev, char32_t cp, char32_t next, std::string_view raw, std::string* out) {
+void Transliterate(char32_t prev, char32_t cp, char32_t next, std::string_view raw, NameFold fold, std::string* out) {
   if (cp < 0x80) {
     char c = static_cast<char>(cp);
     if (c >= 'A' && c <= 'Z') out->push_back(static_cast<char>(c - 'A' + 'a'));
@@ -145,6 +145,14 @@ void Transliterate(char32_t prev, char32_t cp, char32_t next, std::string_view r
     else if (c == '.') out->push_back(kDot);
     else out->push_back(' ');
     return;
+  }
+  if (fold == NameFold::kGermanUmlauts) {
+    switch (cp) {
+      case 0xC4: case 0xE4: out->append("ae"); return;  // Ä ä
+      case 0xD6: case 0xF6: out->append("oe"); return;  // Ö ö
+      case 0xDC: case 0xFC: out->append("ue"); return;  // Ü ü
+      default: break;
+    }
   }
   if (cp >= 0xC0 && cp <= 0x24F) {
     for (const Fold& f : kLatin)
@@ -209,7 +217,23 @@ constexpr const char* kFormats =
 
 }  // namespace
 
-std::string NormaliseName(std::string_view utf8) {
+namespace {
+
+bool HasGermanUmlaut(std::string_view utf8) {
+  // UTF-8 of Ä Ö Ü ä ö ü: C3 84, C3 96, C3 9C, C3 A4, C3 B6, C3 BC
+  for (size_t i = 0; i + 1 < utf8.size(); ++i) {
+    if (static_cast<unsigned char>(utf8[i]) != 0xC3) continue;
+    switch (static_cast<unsigned char>(utf8[i + 1])) {
+      case 0x84: case 0x96: case 0x9C: case 0xA4: case 0xB6: case 0xBC: return true;
+      default: break;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string NormaliseName(std::string_view utf8, NameFold fold) {
   struct Cp {
     char32_t cp;
     std::string_view raw;
@@ -224,7 +248,7 @@ std::string NormaliseName(std::string_view utf8) {
   std::string flat;
   flat.reserve(utf8.size());
   for (size_t i = 0; i < cps.size(); ++i)
-    Transliterate(i ? cps[i - 1].cp : 0, cps[i].cp, i + 1 < cps.size() ? cps[i + 1].cp : 0, cps[i].raw, &flat);
+    Transliterate(i ? cps[i - 1].cp : 0, cps[i].cp, i + 1 < cps.size() ? cps[i + 1].cp : 0, cps[i].raw, fold, &flat);
   // One-letter tokens joined by dots are initialisms: "A.E.", "S. A." and
   // "U.S.A." become "ae", "sa" and "usa" (then noise, for legal forms).
   // Only dots join, so normalising a normalised name changes nothing.
@@ -394,15 +418,26 @@ void Screener::Add(std::vector<Party> parties) {
     parties_.push_back(std::move(p));
     const Party& q = parties_.back();
     for (size_t n = 0; n <= q.aliases.size(); ++n) {
-      std::string norm = Clip(NormaliseName(n == 0 ? q.name : q.aliases[n - 1]));
-      if (!norm.empty()) entries_.push_back({std::move(norm), idx, n});
+      const std::string& name = n == 0 ? q.name : q.aliases[n - 1];
+      std::string norm = Clip(NormaliseName(name));
+      if (norm.empty()) continue;
+      // "Müller" is also written "Mueller": both spellings are entries.
+      if (HasGermanUmlaut(name)) {
+        std::string alt = Clip(NormaliseName(name, NameFold::kGermanUmlauts));
+        if (alt != norm) entries_.push_back({std::move(alt), idx, n});
+      }
+      entries_.push_back({std::move(norm), idx, n});
     }
   }
 }
 
 std::optional<ScreenMatch> Screener::Screen(std::string_view name, double threshold) const {
-  const std::string q = Clip(NormaliseName(name));
-  if (q.empty()) return std::nullopt;
+  std::vector<std::string> queries{Clip(NormaliseName(name))};
+  if (queries[0].empty()) return std::nullopt;
+  if (HasGermanUmlaut(name)) {
+    std::string alt = Clip(NormaliseName(name, NameFold::kGermanUmlauts));
+    if (alt != queries[0]) queries.push_back(std::move(alt));
+  }
   // Jaro-Winkler <= 0.6 * jaro + 0.4 and jaro <= (2 + short/long) / 3, so a
   // length ratio below this bound cannot reach the threshold.
   const double min_jaro = (threshold - 0.4) / 0.6;
@@ -410,12 +445,14 @@ std::optional<ScreenMatch> Screener::Screen(std::string_view name, double thresh
   const Entry* best = nullptr;
   double best_score = -1;
   for (const Entry& e : entries_) {
-    const double lq = static_cast<double>(q.size()), le = static_cast<double>(e.normalised.size());
-    if (std::min(lq, le) < min_ratio * std::max(lq, le)) continue;
-    const double s = JaroWinkler(q, e.normalised);
-    if (s >= threshold && s > best_score) {
-      best = &e;
-      best_score = s;
+    for (const std::string& q : queries) {
+      const double lq = static_cast<double>(q.size()), le = static_cast<double>(e.normalised.size());
+      if (std::min(lq, le) < min_ratio * std::max(lq, le)) continue;
+      const double s = JaroWinkler(q, e.normalised);
+      if (s >= threshold && s > best_score) {
+        best = &e;
+        best_score = s;
+      }
     }
   }
   if (!best) return std::nullopt;

@@ -68,7 +68,13 @@ Result<std::vector<Party>> ParseDeniedParties(std::string_view text, const std::
 //    one space.
 // Other scripts pass through unchanged (as lower-cased UTF-8 where the
 // script has case). Invalid UTF-8 bytes act as separators.
-std::string NormaliseName(std::string_view utf8);
+//
+// kGermanUmlauts folds Ä Ö Ü as German spells them without the dots (ae oe
+// ue) instead of dropping the dots: the screener indexes and queries both
+// forms of a name that has them, so "Müller" meets "Mueller" as well as
+// "Muller".
+enum class NameFold { kPlain, kGermanUmlauts };
+std::string NormaliseName(std::string_view utf8, NameFold fold = NameFold::kPlain);
 
 // Jaro-Winkler similarity in [0, 1] over bytes: the standard definition
 // (match window max(|a|,|b|)/2 - 1), prefix scale 0.1, prefix up to 4,

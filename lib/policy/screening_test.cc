@@ -186,6 +186,34 @@ TEST_F(ScreeningTest, Matches) {
   EXPECT_EQ(Match("Petrov, Ivan"), "fx-person-3");
 }
 
+// German names lose their umlauts two ways: dropped dots (Muller) or an
+// added e (Mueller). Both spellings meet the umlaut and each other through it.
+TEST(Screening, GermanUmlautSpellings) {
+  EXPECT_EQ(NormaliseName("J\xC3\xBCrgen M\xC3\xBCller", NameFold::kGermanUmlauts), "juergen mueller");
+  EXPECT_EQ(NormaliseName("J\xC3\xBCrgen M\xC3\xBCller"), "jurgen muller");
+  EXPECT_EQ(NormaliseName("Stra\xC3\x9F" "e", NameFold::kGermanUmlauts), "strasse");
+  Screener s;
+  std::vector<Party> parties(3);
+  parties[0] = {"p-umlaut", "J\xC3\xBCrgen M\xC3\xBCller-L\xC3\xBC" "denscheid", {}, {"DE"}, "test", "t.csv"};
+  parties[1] = {"p-ascii", "Hans Schroeder", {"H. Schroeder"}, {"DE"}, "test", "t.csv"};
+  parties[2] = {"p-other", "Bjoern Kaestner", {}, {"DE"}, "test", "t.csv"};
+  s.Add(std::move(parties));
+  auto id = [&](const char* q) {
+    auto m = s.Screen(q, Screener::kDefaultThreshold);
+    return m ? m->party->id + "@" + std::to_string(m->score).substr(0, 4) : std::string("none");
+  };
+  // The list has the umlaut; queries spell it every way.
+  EXPECT_EQ(id("Juergen Mueller-Luedenscheid"), "p-umlaut@1.00");
+  EXPECT_EQ(id("Jurgen Muller-Ludenscheid"), "p-umlaut@1.00");
+  EXPECT_EQ(id("Mueller-Luedenscheid, Juergen"), "p-umlaut@1.00");
+  // The list spells it out; the query has the umlaut.
+  EXPECT_EQ(id("Hans Schr\xC3\xB6" "der"), "p-ascii@1.00");
+  EXPECT_EQ(id("Bj\xC3\xB6rn K\xC3\xA4stner"), "p-other@1.00");
+  // Names that only look alike still do not match.
+  EXPECT_EQ(id("Hans Schneider"), "none");
+  EXPECT_EQ(id("J\xC3\xBCrgen Meier"), "none");
+}
+
 TEST_F(ScreeningTest, NonMatches) {
   for (const char* q : {"Kasparov Software", "Kaspar Labs", "Casper Security Lab", "Eugene", "Ivan", "Anna",
                         "Ivan Sidorov", "Petra Ivanova", "Secure Technologies", "Code Technologies", "Lab", "",
