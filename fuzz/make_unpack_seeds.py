@@ -110,6 +110,22 @@ def is_entry(name, data):
     return name.encode() + b"\0Disk1\\" + name.encode() + b"\0" + b"1.0.0.0\0" + str(len(data)).encode() + b"\0" + data
 
 
+def is_msi_wrapper(files):
+    """An InstallShield MSI wrapper's overlay: header, then obfuscated zlib files."""
+    def obfuscate(name, plain):
+        key = bytes(c ^ b"\x13\x35\x86\x07"[i % 4] for i, c in enumerate(name.encode()))
+        out = bytearray()
+        for i, p in enumerate(plain):
+            v = (~p ^ key[(i % 1024) % len(key)]) & 0xFF
+            out.append(((v << 4) | (v >> 4)) & 0xFF)
+        return bytes(out)
+    body = b""
+    for name, data in files:
+        stored = obfuscate(name, zlib.compress(data, 9))
+        body += (name.encode().ljust(260, b"\0") + struct.pack("<III", 6, 0, len(stored))).ljust(312, b"\0") + stored
+    return b"debug" + (b"InstallShield\0" + struct.pack("<H", len(files))).ljust(46, b"\0") + body
+
+
 def is_cabinet(name, data):
     """An InstallShield cabinet set (header and volume 1) holding one file."""
     common = lambda desc: b"ISc(" + struct.pack("<IIII", 0x01009500, 0, desc, 0x100)
@@ -229,7 +245,8 @@ def main():
                                                   else bytes(range(256)))},
         "fuzz_unpack_arj": arj_archives([("x.exe", PAYLOAD), ("t.txt", b"hello hello hello " * 20)]),
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
-                                      "cabinet": is_cabinet("x.exe", PAYLOAD)},
+                                      "cabinet": is_cabinet("x.exe", PAYLOAD),
+                                      "msi-wrapper": is_msi_wrapper([("clam.msi", PAYLOAD * 40), ("a.ini", b"[x]")])},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
                             "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},

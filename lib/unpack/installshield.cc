@@ -20,6 +20,18 @@
 // previous and next, u8 link flags and u16 volume number. Compressed data is
 // a run of chunks: u16 length, then a raw deflate stream of that length.
 // Each file of the cabinet is a member, named after the header file.
+//
+// Setups that wrap an MSI package (clamav-testfiles' clam_ISmsi_ext.exe and
+// clam_ISmsi_int.exe; the layout as the open source ISx extractor describes
+// it, checked on those files) carry, somewhere in the first bytes after the
+// last section, a 46-byte header "InstallShield\0", u16 file count, u32
+// type, 26 bytes; then per file a 312-byte entry: the name (NUL-terminated
+// in 260 bytes), u32 flags, u32, u32 stored size, 44 bytes; then the stored
+// bytes. Flags 2 and 4 mean the bytes are obfuscated: each byte is rotated
+// by four bits, xor'ed with a key byte and inverted, the key being the name
+// xor'ed with 13 35 86 07 repeated, restarting every 1024 bytes. The result
+// is usually a zlib stream (the setup's files, among them the .msi, an OLE2
+// file that the OLE2 reader then opens).
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -170,12 +182,102 @@ bool ReadCabinet(std::string_view hdr_path, std::string_view hdr,
   return true;
 }
 
+constexpr std::string_view kMsiMagic{"InstallShield\0", 14};
+constexpr size_t kMsiHeader = 46, kMsiEntry = 312, kMsiNameMax = 260;
+constexpr uint32_t kMsiObfuscated = 2 | 4;
+// How far into the overlay the header is looked for (after debug data).
+constexpr size_t kMsiSearch = 64 * 1024;
+constexpr uint64_t kMaxMsiFiles = 1u << 16;
+
+// Undoes the obfuscation of an MSI wrapper's file in place.
+void Deobfuscate(std::string_view name, std::string* bytes) {
+  static constexpr uint8_t kXor[4] = {0x13, 0x35, 0x86, 0x07};
+  std::string key(name);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<char>(static_cast<uint8_t>(key[i]) ^ kXor[i % 4]);
+  for (size_t i = 0; i < bytes->size(); ++i) {
+    const auto b = static_cast<uint8_t>((*bytes)[i]);
+    const auto rotated = static_cast<uint8_t>(b << 4 | b >> 4);
+    const auto k = static_cast<uint8_t>(key[(i % 1024) % key.size()]);
+    (*bytes)[i] = static_cast<char>(static_cast<uint8_t>(~(k ^ rotated)));
+  }
+}
+
+bool IsZlibHeader(std::string_view d) {
+  if (d.size() < 2) return false;
+  const auto cmf = static_cast<uint8_t>(d[0]), flg = static_cast<uint8_t>(d[1]);
+  return (cmf & 0x0F) == 8 && (cmf >> 4) <= 7 && !(flg & 0x20) && (cmf * 256 + flg) % 31 == 0;
+}
+
+// The files of an MSI-wrapping setup whose header starts at `pos`. False
+// when the sink ended the scan.
+bool ReadMsiWrapper(std::string_view data, size_t pos, Context& ctx) {
+  const uint64_t count = Le(data, pos + 14, 2);
+  if (count > kMaxMsiFiles) return true;
+  size_t p = pos + kMsiHeader;
+  for (uint64_t i = 0; i < count && !ctx.Stopped(); ++i) {
+    if (!Has(data, p, kMsiEntry)) {
+      ctx.sink.Warn("installshield: MSI wrapper truncated after " + std::to_string(i) + " of " +
+                    std::to_string(count) + " files");
+      return true;
+    }
+    std::string_view name = data.substr(p, kMsiNameMax);
+    name = name.substr(0, name.find('\0'));
+    const auto flags = static_cast<uint32_t>(Le(data, p + kMsiNameMax, 4));
+    uint64_t size = Le(data, p + kMsiNameMax + 8, 4);
+    p += kMsiEntry;
+    std::string member = name.empty() ? "file-" + std::to_string(i) : std::string(name);
+    if (size > data.size() - p) {
+      ctx.sink.Warn("installshield: " + member + " runs past the end; scanning what is there");
+      size = data.size() - p;
+    }
+    std::string_view stored = data.substr(p, static_cast<size_t>(size));
+    p += static_cast<size_t>(size);
+    if (!ctx.Admit(size)) {
+      if (ctx.budget.exhausted()) return true;
+      continue;
+    }
+    if (!(flags & kMsiObfuscated) || name.empty()) {
+      if (!ctx.sink.Member(member, stored, MemberKind::kFile)) return false;
+      continue;
+    }
+    std::string plain(stored);
+    Deobfuscate(name, &plain);
+    if (!IsZlibHeader(plain)) {
+      if (!ctx.sink.Member(member, plain, MemberKind::kFile)) return false;
+      continue;
+    }
+    MemberBuffer out(ctx.budget);
+    LimitHit hit = LimitHit::kNone;
+    InflateResult r = Inflate(std::string_view(plain).substr(2), /*deflate64=*/false, &out, &hit);
+    if (r == InflateResult::kOverLimit) {
+      ctx.sink.LimitExceeded(hit);
+      continue;
+    }
+    if (r != InflateResult::kDone) ctx.sink.Warn("installshield: " + member + " is truncated or corrupt; scanning what decoded");
+    if (!ctx.sink.Member(member, out.view(), MemberKind::kFile)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status ReadInstallShieldOverlay(std::string_view data, Context& ctx, bool* stop) {
   *stop = false;
   size_t pos = PeOverlayStart(data);
   if (pos == 0 || pos >= data.size()) return Status::Ok();
+  // An MSI wrapper: its header a little way into the overlay.
+  {
+    std::string_view head = data.substr(pos, std::min(kMsiSearch + kMsiMagic.size(), data.size() - pos));
+    size_t at = head.find(kMsiMagic);
+    if (at != std::string_view::npos && Has(data, pos + at, kMsiHeader)) {
+      if (!ReadMsiWrapper(data, pos + at, ctx)) *stop = true;
+      return Status::Ok();
+    }
+    if (head.find(std::string_view("ISSetupStream\0", 14)) != std::string_view::npos) {
+      ctx.sink.Warn("installshield: ISSetupStream setups (InstallShield 12 and later) are not read yet");
+      return Status::Ok();
+    }
+  }
   auto printable = [](unsigned char c) { return c >= 0x20 && c != 0x7F; };
   auto version = [](unsigned char c) { return (c >= '0' && c <= '9') || c == '.'; };
   auto digit = [](unsigned char c) { return c >= '0' && c <= '9'; };

@@ -112,6 +112,76 @@ TEST(InstallShield, DamageIsAWarningNotACrash) {
   EXPECT_FALSE(r2.warnings.empty());
 }
 
+// zlib format (header, deflate, Adler-32), as the MSI wrapper stores files.
+std::string Zlib(const std::string& in) {
+  uLongf n = compressBound(in.size());
+  std::string out(n, '\0');
+  EXPECT_EQ(compress2(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(in.data()), in.size(), 9),
+            Z_OK);
+  out.resize(n);
+  return out;
+}
+
+// The inverse of the reader's de-obfuscation, written from the description:
+// stored byte = rotate-by-4(~plain ^ key byte), key = name ^ 13 35 86 07,
+// key position restarting every 1024 bytes.
+std::string Obfuscate(const std::string& name, const std::string& plain) {
+  const unsigned char x[4] = {0x13, 0x35, 0x86, 0x07};
+  std::string out(plain.size(), '\0');
+  for (size_t i = 0; i < plain.size(); ++i) {
+    unsigned char k = static_cast<unsigned char>(name[(i % 1024) % name.size()]) ^ x[((i % 1024) % name.size()) % 4];
+    auto v = static_cast<unsigned char>(~static_cast<unsigned char>(plain[i]) ^ k);
+    out[i] = static_cast<char>(static_cast<unsigned char>(v << 4 | v >> 4));
+  }
+  return out;
+}
+
+std::string MsiEntry(const std::string& name, uint32_t flags, const std::string& stored) {
+  std::string e = name;
+  e.resize(260, '\0');
+  e += Le(flags, 4) + Le(0, 4) + Le(stored.size(), 4);
+  e.resize(312, '\0');
+  return e + stored;
+}
+
+std::string MsiWrapper(uint16_t count, const std::string& entries) {
+  std::string h("InstallShield\0", 14);
+  h += Le(count, 2);
+  h.resize(46, '\0');
+  return Pe() + "NB10 debug data before the header" + h + entries;
+}
+
+TEST(InstallShield, MsiWrapperFilesAreDeobfuscatedAndInflated) {
+  std::string big;  // past 1024 bytes, so that the key restarts
+  for (int i = 0; i < 3000; ++i) big.push_back(static_cast<char>("MZ.wrapped\x90\x00"[i % 12] + i / 700));
+  std::string text = "[Info]\r\nName=setup\r\n";
+  std::string s = MsiWrapper(3, MsiEntry("clam.msi", 6, Obfuscate("clam.msi", Zlib(big))) +
+                                    MsiEntry("Setup.ini", 6, Obfuscate("Setup.ini", Zlib(text))) +
+                                    MsiEntry("plain.bin", 0, "as it is"));
+  auto r = testing::UnpackAll(s);
+  ASSERT_EQ(r.members.size(), 3u);
+  EXPECT_EQ(r.members[0].first, "clam.msi");
+  EXPECT_EQ(r.members[0].second, big);
+  EXPECT_EQ(r.members[1].first, "Setup.ini");
+  EXPECT_EQ(r.members[1].second, text);
+  EXPECT_EQ(r.members[2].first, "plain.bin");
+  EXPECT_EQ(r.members[2].second, "as it is");
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+}
+
+TEST(InstallShield, MsiWrapperDamageIsAWarning) {
+  std::string stored = Obfuscate("a.exe", Zlib(std::string(5000, 'a')));
+  // The count promises two files, the second entry is cut; the first is
+  // cut short inside its zlib stream.
+  std::string s = MsiWrapper(2, MsiEntry("a.exe", 6, stored.substr(0, stored.size() / 2)));
+  s.resize(s.size() - 10);
+  auto r = testing::UnpackAll(s);
+  EXPECT_FALSE(r.warnings.empty());
+  ASSERT_GE(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].first, "a.exe");
+  EXPECT_EQ(r.members[0].second.find_first_not_of('a'), std::string::npos);
+}
+
 TEST(InstallShield, NotAnOverlayNoMembersFromIt) {
   auto r = testing::UnpackAll(Pe() + std::string(100, '\x01'));
   for (const auto& [name, data] : r.members) EXPECT_EQ(name.find("Disk1"), std::string::npos);
