@@ -1,6 +1,7 @@
 #include "policy/screening.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -47,7 +48,8 @@ constexpr const char* kOsRows =
 class ScreeningTest : public ::testing::Test {
  protected:
   static std::string Write(const std::string& name, const std::string& text) {
-    std::string path = ::testing::TempDir() + "/vigil-screening-" + name;
+    // One name per process: ctest runs the tests of this fixture in parallel.
+    std::string path = ::testing::TempDir() + "/vigil-screening-" + std::to_string(getpid()) + "-" + name;
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
