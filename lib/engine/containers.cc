@@ -37,6 +37,7 @@ class Walk : public unpack::Sink {
     budget_.Charge(data.size());
     ancestors_.push_back(data);
     Descend(data, unpack::MemberKind::kFile);
+    LateMail(data);
     ancestors_.pop_back();
     // A global limit that ended the walk (time, above all, is noticed by
     // readers between members) is reported even if no reader asked.
@@ -76,6 +77,7 @@ class Walk : public unpack::Sink {
       ancestors_.push_back(data);
       ++depth_;
       Descend(data, kind);
+      LateMail(data);
       --depth_;
       ancestors_.pop_back();
     }
@@ -102,6 +104,17 @@ class Walk : public unpack::Sink {
     unpack::Context ctx{budget_, *this, depth_ + 1};
     Status st = unpack::Unpack(t, data, kind, ctx);
     if (!st.ok()) Warn((path_.empty() ? "" : path_ + ": ") + st.message());
+  }
+
+  void LateMail(std::string_view data) {
+    if (done_ || budget_.exhausted()) return;
+    ScanResult r = scanner_.ScanLateMail(data, opt_);
+    if (r.verdict == Verdict::kError) {
+      Warn((path_.empty() ? "" : path_ + ": ") + r.error.message());
+    } else if (r.verdict == Verdict::kInfected && !AncestorAllowListed()) {
+      for (const auto& n : r.names) Add(n, path_);
+      if (!opt_.all_match) done_ = true;
+    }
   }
 
   void Add(const std::string& name, const std::string& where) {

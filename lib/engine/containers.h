@@ -15,6 +15,10 @@ class LayerScanner {
   virtual ~LayerScanner() = default;
   // Scans one buffer as a file of its own, without looking inside it.
   virtual ScanResult ScanLayer(std::string_view data, const ScanOptions& options) = 0;
+  // The pass clamscan makes over a mail it recognises late (from its
+  // first header, after the raw and text passes and after its parts):
+  // type-4 signatures only. Clean for anything else.
+  virtual ScanResult ScanLateMail(std::string_view data, const ScanOptions& options) = 0;
   // Whether the buffer's hash is on the allow-list (.fp/.sfp).
   virtual bool AllowListed(std::string_view data) = 0;
 };

@@ -293,6 +293,33 @@ struct Scanner::Impl : engine::LayerScanner {
     return res;
   }
 
+  // A mail recognised late (match::MailStart) is scanned again as mail once
+  // its parts have been: its type-4 signatures, nothing else.
+  ScanResult ScanLateMail(std::string_view data, const ScanOptions& opt) override {
+    ScanResult res;
+    res.size = data.size();
+    if (!((typed_targets >> sig::kTargetMail) & 1u) || match::MailStart(data) != match::MailKind::kLate) return res;
+    const auto& db = engine->db();
+    std::vector<Hit> hits;
+    match::Data raw{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+    if (Status st = RunGroup(db.raw, raw, opt.all_match, 1u << sig::kTargetMail, sig::kTargetMail, &hits); !st.ok()) {
+      res.verdict = Verdict::kError;
+      res.error = st;
+      return res;
+    }
+    for (const Hit& h : hits) {
+      std::string_view n = db.names[db.bodies[h.sig].name];
+      if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.emplace_back(n);
+    }
+    if (res.names.empty() || AllowListed(data)) {
+      res.names.clear();
+      return res;
+    }
+    if (!opt.all_match) res.names.resize(1);
+    res.verdict = Verdict::kInfected;
+    return res;
+  }
+
   // Scans like clamscan: a raw pass (body signatures, then hashes) and, for
   // text, a pass over the normalised text (type-7 signatures, then type 0).
   ScanResult ScanLayer(std::string_view data, const ScanOptions& opt) override {
@@ -322,6 +349,7 @@ struct Scanner::Impl : engine::LayerScanner {
     std::vector<Hit> hits;
     match::Data raw{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
     constexpr uint32_t kAny = 1u << sig::kTargetAny;
+    const match::MailKind mail = match::MailStart(data);
     uint8_t typed = typed_targets ? match::TypedTarget(data) : static_cast<uint8_t>(sig::kTargetAny);
     if (!((typed_targets >> typed) & 1u)) typed = sig::kTargetAny;
     if (Status st = RunGroup(db.raw, raw, opt.all_match, kAny | (1u << typed), typed, &hits); !st.ok())
@@ -329,8 +357,9 @@ struct Scanner::Impl : engine::LayerScanner {
     res.bytes_scanned = data.size();
     add_hits(hits);
     if (!done()) CheckHashes(data, opt, &res);
-    if (!done() && (!db.text.empty() || !db.raw.empty()) && data.size() <= kMaxNormalizeSize &&
-        match::LooksLikeText(data)) {
+    // A mail typed from its first bytes is not a text file to clamscan.
+    if (!done() && mail != match::MailKind::kEarly && (!db.text.empty() || !db.raw.empty()) &&
+        data.size() <= kMaxNormalizeSize && match::LooksLikeText(data)) {
       match::NormalizeText(data, &text_buf);
       match::Data text{reinterpret_cast<const uint8_t*>(text_buf.data()), text_buf.size()};
       hits.clear();

@@ -95,5 +95,31 @@ TEST(EngineTargets, TypedSignaturesApplyToTheirFileTypeAndComeFirst) {
   EXPECT_EQ(Scan(engine, "\x01\x02" + std::string(60, '\0') + b + "zz").verdict, Verdict::kClean);
 }
 
+// Mail (type 4), as clamscan 1.4.6 reports it (docs/CLAMAV-COMPAT.md
+// section 15; tests/e2e/mail_targets_test.py compares with clamscan itself).
+TEST(EngineTargets, MailSignaturesByHowTheMailIsRecognised) {
+  auto engine = Load("Mail4:4:*:" + Hex("vigilmailprobe01") + "\nPlain0:0:*:" + Hex("secondprobe02xyz") +
+                     "\nText7:7:*:" + Hex("thirdprobe03abcd") + "\n");
+  ASSERT_TRUE(engine);
+  auto first = [&](const std::string& s) {
+    auto r = Scan(engine, s);
+    return r.names.empty() ? std::string() : r.names.front();
+  };
+  // Recognised early: the mail signature first, wherever it is.
+  EXPECT_EQ(first("Subject: x\n\nbody secondprobe02xyz then vigilmailprobe01\n"), "Mail4");
+  // ... and not a text file: no target-7 pass over it.
+  auto early = ScanAll(engine, "Subject: x\n\nthirdprobe03abcd vigilmailprobe01\n");
+  EXPECT_EQ(early.names.front(), "Mail4");
+  // Recognised late: everything else first, the mail signature last.
+  EXPECT_EQ(first("From: x\n\nbody vigilmailprobe01 then secondprobe02xyz\n"), "Plain0");
+  EXPECT_EQ(first("Received: x\n\nbody thirdprobe03abcd then vigilmailprobe01\n"), "Text7");
+  EXPECT_EQ(first("Received: x\n\nbody vigilmailprobe01 only\n"), "Mail4");
+  auto late = ScanAll(engine, "From x\n\nvigilmailprobe01 secondprobe02xyz\n");
+  EXPECT_EQ(late.names, (std::vector<std::string>{"Plain0", "Mail4"}));
+  // Not a mail: the mail signature never applies.
+  EXPECT_EQ(first("hello\nSubject: x\n\nvigilmailprobe01\n"), "");
+  EXPECT_EQ(first("subject: x\n\nvigilmailprobe01\n"), "");
+}
+
 }  // namespace
 }  // namespace vigil

@@ -45,5 +45,21 @@ TEST(TypedTarget, CafebabeIsMachOOrJavaByTheNextWord) {
   EXPECT_EQ(TypedTarget("\xCA\xFE\xBA\xBE\0\0"sv), sig::kTargetAny);  // too short to tell
 }
 
+TEST(TypedTarget, MailFromItsFirstHeaderExactly) {
+  // Observed with clamscan 1.4.6 (docs/CLAMAV-COMPAT.md section 15).
+  for (std::string_view h : {"Subject: x"sv, "To: y"sv, "Date: x"sv, "Return-path: x"sv, "Message-ID: x"sv,
+                             "X-UIDL: x"sv, ">From x"sv, "Received-SPF: x"sv, "X-Symantec-Spam: x"sv}) {
+    EXPECT_EQ(MailStart(h), MailKind::kEarly) << h;
+    EXPECT_EQ(TypedTarget(Pad(std::string(h) + "\n\n%PDF-1.4")), sig::kTargetMail) << h;
+  }
+  for (std::string_view h : {"From x"sv, "From: x"sv, "Received: x"sv, "v:\nReceived: x"sv}) {
+    EXPECT_EQ(MailStart(h), MailKind::kLate) << h;
+    EXPECT_EQ(TypedTarget(Pad(std::string(h))), sig::kTargetAny) << h;
+  }
+  for (std::string_view h : {"SUBJECT: x"sv, "Subject:x"sv, "to: y"sv, "Date:"sv, "received: x"sv, "FROM x"sv,
+                             "Cc: x"sv, "Content-Type: text/plain"sv, "X-Symantec: x"sv, "hello\nSubject: x"sv})
+    EXPECT_EQ(MailStart(h), MailKind::kNone) << h;
+}
+
 }  // namespace
 }  // namespace vigil::match

@@ -53,7 +53,7 @@ bool IEquals(std::string_view a, std::string_view b) {
 // A mail message or mbox: an mbox "From " line, or a first header line
 // whose name is one that mail messages carry.
 bool LooksLikeMail(std::string_view d) {
-  if (StartsWith(d, "From ")) return true;
+  if (StartsWith(d, "From ") || StartsWith(d, "v:\nReceived: ") || StartsWith(d, "v:\r\nReceived: ")) return true;
   static constexpr std::array<std::string_view, 20> kHeaders = {
       "from", "to", "subject", "date", "received", "return-path", "message-id",
       "mime-version", "delivered-to", "reply-to", "sender", "cc", "envelope-to",
