@@ -65,14 +65,10 @@ class Walk : public unpack::Sink {
     path_ = path_.empty() ? std::string(name) : path_ + "//" + std::string(name);
     ++res_.members;
     budget_.Charge(data.size());
-    ScanResult r = scanner_.ScanLayer(data, opt_);
-    res_.bytes_scanned += r.bytes_scanned;
-    if (r.verdict == Verdict::kError) {
-      Warn(path_ + ": " + r.error.message());
-    } else if (r.verdict == Verdict::kInfected && !AncestorAllowListed()) {
-      for (const auto& n : r.names) Add(n, path_);
-      if (!opt_.all_match) done_ = true;
-    }
+    // An OLE2 member is looked inside before its own bytes are scanned, as
+    // a top-level one is.
+    const bool inside_first = InsideFirst(data);
+    if (!inside_first) ScanOwn(data);
     if (!done_) {
       ancestors_.push_back(data);
       ++depth_;
@@ -81,6 +77,7 @@ class Walk : public unpack::Sink {
       --depth_;
       ancestors_.pop_back();
     }
+    if (inside_first && !done_) ScanOwn(data);
     path_ = std::move(saved);
     return !done_ && !budget_.exhausted();
   }
@@ -104,6 +101,18 @@ class Walk : public unpack::Sink {
     unpack::Context ctx{budget_, *this, depth_ + 1};
     Status st = unpack::Unpack(t, data, kind, ctx);
     if (!st.ok()) Warn((path_.empty() ? "" : path_ + ": ") + st.message());
+  }
+
+  // A member's own passes (body signatures, hashes, text).
+  void ScanOwn(std::string_view data) {
+    ScanResult r = scanner_.ScanLayer(data, opt_);
+    res_.bytes_scanned += r.bytes_scanned;
+    if (r.verdict == Verdict::kError) {
+      Warn(path_ + ": " + r.error.message());
+    } else if (r.verdict == Verdict::kInfected && !AncestorAllowListed()) {
+      for (const auto& n : r.names) Add(n, path_);
+      if (!opt_.all_match) done_ = true;
+    }
   }
 
   void LateMail(std::string_view data) {
@@ -157,6 +166,10 @@ void ScanContainers(LayerScanner& scanner, std::string_view data, const ScanOpti
   if (res->verdict == Verdict::kInfected && !options.all_match) return;
   Walk walk(scanner, options, res);
   walk.Run(data);
+}
+
+bool InsideFirst(std::string_view data) {
+  return data.substr(0, 8) == std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
 }
 
 bool SkipTooLarge(uint64_t size, const ScanOptions& options, ScanResult* res) {

@@ -30,6 +30,10 @@ class LayerScanner {
 void ScanContainers(LayerScanner& scanner, std::string_view data, const ScanOptions& options,
                     ScanResult* res);
 
+// Whether clamscan looks inside `data` before scanning its own bytes: OLE2
+// compound files (docs/CLAMAV-COMPAT.md section 15).
+bool InsideFirst(std::string_view data);
+
 // A top-level file of `size` bytes that is over --max-filesize or
 // --max-scansize is not scanned at all: fills `res` (skipped, or with
 // --alert-exceeds-max the Heuristics.Limits.Exceeded name) and returns true.

@@ -288,8 +288,33 @@ struct Scanner::Impl : engine::LayerScanner {
   // The whole file: its own passes, then what it contains
   // (lib/engine/containers.cc, lib/unpack/).
   ScanResult Scan(std::string_view data, const ScanOptions& opt) {
-    ScanResult res = ScanLayer(data, opt);
+    if (!engine::InsideFirst(data)) {
+      ScanResult res = ScanLayer(data, opt);
+      engine::ScanContainers(*this, data, opt, &res);
+      return res;
+    }
+    // An OLE2 file: clamscan scans its streams before its own bytes.
+    ScanResult res;
+    res.size = data.size();
     engine::ScanContainers(*this, data, opt, &res);
+    if (res.verdict == Verdict::kInfected && !opt.all_match) return res;
+    ScanResult own = ScanLayer(data, opt);
+    res.bytes_scanned += own.bytes_scanned;
+    if (own.verdict == Verdict::kError) {
+      if (res.verdict != Verdict::kInfected) return own;
+      res.warnings.push_back(own.error.message());
+      return res;
+    }
+    for (const auto& n : own.names) {
+      if (std::find(res.names.begin(), res.names.end(), n) != res.names.end()) continue;
+      res.names.push_back(n);
+      res.locations.emplace_back();
+    }
+    if (own.verdict == Verdict::kInfected) res.verdict = Verdict::kInfected;
+    if (!opt.all_match && res.names.size() > 1) {
+      res.names.resize(1);
+      res.locations.resize(1);
+    }
     return res;
   }
 

@@ -55,6 +55,7 @@ uint8_t TypedTarget(std::string_view d) {
       StartsWith(d, "MM\0*"sv))
     return sig::kTargetGraphics;
   if (StartsWith(d, "FWS"sv) || StartsWith(d, "CWS"sv) || StartsWith(d, "ZWS"sv)) return sig::kTargetFlash;
+  if (StartsWith(d, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"sv)) return sig::kTargetOle2;
   // Before PDF: a mail with "%PDF-" in its first lines is a mail.
   if (MailStart(d) == MailKind::kEarly) return sig::kTargetMail;
   if (d.substr(0, 1024).find("%PDF-") != std::string_view::npos) return sig::kTargetPdf;

@@ -9,10 +9,11 @@
 
 namespace vigil::match {
 
-// One of sig::kTargetPe, kTargetGraphics, kTargetElf, kTargetMachO,
-// kTargetPdf, kTargetFlash, kTargetJava, kTargetMail (a mail that clamscan
-// types from its first bytes, before any signature pass); or kTargetAny (0)
-// when none applies.
+// One of sig::kTargetPe, kTargetOle2 (the whole compound file, by its
+// 8-byte magic), kTargetGraphics, kTargetElf, kTargetMachO, kTargetPdf,
+// kTargetFlash, kTargetJava, kTargetMail (a mail that clamscan types from
+// its first bytes, before any signature pass); or kTargetAny (0) when none
+// applies.
 uint8_t TypedTarget(std::string_view data);
 
 // Mail as clamscan recognises it from the first bytes, in two kinds

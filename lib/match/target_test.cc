@@ -26,6 +26,10 @@ TEST(TypedTarget, ByLeadingBytes) {
     EXPECT_EQ(TypedTarget(Pad(m)), sig::kTargetGraphics) << m;
   for (auto m : {"FWS"sv, "CWS"sv, "ZWS"sv}) EXPECT_EQ(TypedTarget(Pad(m)), sig::kTargetFlash);
   EXPECT_EQ(TypedTarget(Pad("%PDF-1.4")), sig::kTargetPdf);
+  // OLE2 by its whole magic, before "%PDF-" (clamscan 1.4.6).
+  EXPECT_EQ(TypedTarget(Pad("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1%PDF-1.4")), sig::kTargetOle2);
+  EXPECT_EQ(TypedTarget(Pad("\xD0\xCF\x11\xE0\xA1\xB1\x1A")), sig::kTargetAny);
+  EXPECT_EQ(TypedTarget(Pad("\xD0\xCF\x11\xE0")), sig::kTargetAny);
   EXPECT_EQ(TypedTarget(std::string(500, '\0') + "%PDF-1.4"), sig::kTargetPdf);
   EXPECT_EQ(TypedTarget(std::string(2000, '\0') + "%PDF-1.4"), sig::kTargetAny);  // beyond 1 KiB
   EXPECT_EQ(TypedTarget(Pad("MZ" + std::string(10, '\0') + "%PDF-1.4")), sig::kTargetPe);

@@ -56,12 +56,12 @@ enum TargetType : uint8_t {
 };
 
 // Target types this engine evaluates: 0 (any file), 7 (normalised text) and
-// the types that mean "the raw bytes of a file of this type" (1 PE, 4 mail,
-// 5 graphics, 6 ELF, 9 Mach-O, 10 PDF, 11 Flash, 12 Java class), the type
-// decided from the leading bytes as clamscan does (match/target.h). Not yet:
-// 2 (files inside OLE2), 3 (normalised HTML), 13 and 14.
+// the types that mean "the raw bytes of a file of this type" (1 PE, 2 OLE2,
+// 4 mail, 5 graphics, 6 ELF, 9 Mach-O, 10 PDF, 11 Flash, 12 Java class), the
+// type decided from the leading bytes as clamscan does (match/target.h). Not
+// yet: 3 (normalised HTML), 13 and 14.
 constexpr bool TargetEvaluable(uint8_t t) {
-  return t == kTargetAny || t == kTargetAscii || t == kTargetPe || t == kTargetMail ||
+  return t == kTargetAny || t == kTargetAscii || t == kTargetPe || t == kTargetOle2 || t == kTargetMail ||
          t == kTargetGraphics || t == kTargetElf || t == kTargetMachO || t == kTargetPdf ||
          t == kTargetFlash || t == kTargetJava;
 }

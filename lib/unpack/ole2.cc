@@ -130,13 +130,24 @@ void ReadStream(Walk& w, GsfInput* in, const std::string& path) {
   }
   Emit(w, path, buf);
   std::string base = path.substr(path.rfind('/') + 1);
-  if (base == "PowerPoint Document") PowerPointObjects(w, buf, path);
   std::string name;
   std::string_view inner;
   // An Ole10Native stream is a u32 size and a Package object.
   if (base == "\x01Ole10Native" && buf.size() > 4 && ParsePackage(std::string_view(buf).substr(4), &name, &inner) &&
       !inner.empty())
     Emit(w, path + "//" + (name.empty() ? "native" : name), inner);
+}
+
+// A presentation's embedded objects, before any stream: clamscan reports
+// what they hold before what the streams do (tests/e2e/ole2_targets_test.py).
+void ReadPowerPointObjects(Walk& w, GsfInfile* root) {
+  GPtr<GsfInput> in(gsf_infile_child_by_name(root, "PowerPoint Document"));
+  if (!in || (GSF_IS_INFILE(in.get()) && gsf_infile_num_children(GSF_INFILE(in.get())) >= 0)) return;
+  gsf_off_t size = gsf_input_size(in.get());
+  if (size <= 0 || static_cast<uint64_t>(size) > w.ctx.budget.MemberCap()) return;  // the stream itself reports it
+  std::string buf(static_cast<size_t>(size), '\0');
+  if (!gsf_input_read(in.get(), static_cast<size_t>(size), reinterpret_cast<guint8*>(buf.data()))) return;
+  PowerPointObjects(w, buf, "PowerPoint Document");
 }
 
 void ReadStorage(Walk& w, GsfInfile* dir, const std::string& prefix) {
@@ -184,6 +195,7 @@ Status ReadOle2(std::string_view data, Context& ctx) {
     return Status::Ok();
   }
   Walk w{ctx};
+  ReadPowerPointObjects(w, ole.get());
   ReadStorage(w, ole.get(), "");
   return Status::Ok();
 }

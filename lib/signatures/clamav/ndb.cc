@@ -114,7 +114,7 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
   if (unevaluable) {
     out->warnings.push_back(src.name + ": " + std::to_string(unevaluable) +
                             " signature(s) need file-type parsing not supported yet "
-                            "(target type 2, 3, 13 or 14, or EP/section offsets); "
+                            "(target type 3, 13 or 14, or EP/section offsets); "
                             "loaded but never matched");
   }
   return Status::Ok();
