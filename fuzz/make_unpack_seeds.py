@@ -126,6 +126,39 @@ def is_msi_wrapper(files):
     return b"debug" + (b"InstallShield\0" + struct.pack("<H", len(files))).ljust(46, b"\0") + body
 
 
+def nrv2b_literals(data):
+    """An NRV2B stream (as UPX packs) of literal bytes only, then the end code."""
+    out, state = bytearray(), {"at": 0, "left": 0}
+
+    def bit(b):
+        if state["left"] == 0:
+            state["at"], state["left"] = len(out), 32
+            out.extend(b"\0\0\0\0")
+        state["left"] -= 1
+        if b:
+            w = struct.unpack_from("<I", out, state["at"])[0] | (1 << state["left"])
+            struct.pack_into("<I", out, state["at"], w)
+
+    for c in data:
+        bit(1)
+        out.append(c)
+    bit(0)
+    v = 0x1000002  # (v - 3) * 256 + 0xFF = 0xFFFFFFFF: the end
+    top = v.bit_length() - 1
+    for b in range(top - 1, -1, -1):
+        bit((v >> b) & 1)
+        bit(1 if b == 0 else 0)
+    out.append(0xFF)
+    return bytes(out)
+
+
+def upx_stream(payload):
+    """What a UPX win32/pe stream unpacks to: the image, then the original PE header."""
+    header = (b"PE\0\0" + struct.pack("<HH12xHH", 0x14C, 1, 0xE0, 0x0102) + bytes(0xE0) +
+              b".data\0\0\0" + struct.pack("<IIII16x", 0x1000, 0x1000, len(payload), 0x400))
+    return nrv2b_literals(payload.ljust(0x200, b"\0") + b"imports" + header)
+
+
 def is_cabinet(name, data):
     """An InstallShield cabinet set (header and volume 1) holding one file."""
     common = lambda desc: b"ISc(" + struct.pack("<IIII", 0x01009500, 0, desc, 0x100)
@@ -247,6 +280,7 @@ def main():
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
                                       "cabinet": is_cabinet("x.exe", PAYLOAD),
                                       "msi-wrapper": is_msi_wrapper([("clam.msi", PAYLOAD * 40), ("a.ini", b"[x]")])},
+        "fuzz_unpack_upx": {"one": upx_stream(PAYLOAD), "empty": nrv2b_literals(b"")},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
                             "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},

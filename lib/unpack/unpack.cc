@@ -35,6 +35,8 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
     case FileType::kPe: {
       if (kind == MemberKind::kEmbedded) return Status::Ok();
       bool stop = false;
+      VIGIL_RETURN_IF_ERROR(ReadUpx(data, ctx, &stop));
+      if (stop || ctx.Stopped()) return Status::Ok();
       VIGIL_RETURN_IF_ERROR(ReadInstallShieldOverlay(data, ctx, &stop));
       if (stop || ctx.Stopped()) return Status::Ok();
       VIGIL_RETURN_IF_ERROR(ReadNsis(data, ctx, &stop));

@@ -99,6 +99,9 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
 // The readers (one file each).
 Status ReadArchive(FileType type, std::string_view data, Context& ctx);  // archive.cc (libarchive)
 Status ReadEmbeddedPe(std::string_view data, Context& ctx);               // pe.cc
+// A UPX-packed PE file, unpacked into the file it was made from (one
+// member); `*stop` when the sink ended the scan.
+Status ReadUpx(std::string_view data, Context& ctx, bool* stop);  // upx.cc
 // The blocks of an NSIS installer (script and files); `*stop` when the
 // sink ended the scan.
 Status ReadNsis(std::string_view data, Context& ctx, bool* stop);  // nsis.cc
