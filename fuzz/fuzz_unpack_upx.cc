@@ -1,8 +1,8 @@
 // libFuzzer target: UPX-packed PE files (lib/unpack/upx.cc). The input is
-// the packed stream, appended to the headers of a packed file (UPX0 with no
-// raw data, UPX1 from 0x400, a "UPX!" header for NRV2B whose lengths cover
-// any input), so that mutations go to the NRV2B decoder and the rebuild of
-// the original file from the unpacked stream.
+// a method byte (odd: NRV2E, even: NRV2B) and the packed stream, appended to
+// the headers of a packed file (UPX0 with no raw data, UPX1 from 0x400, a
+// "UPX!" header whose lengths cover any input), so that mutations go to the
+// decoders and the rebuild of the original file from the unpacked stream.
 // Any input yields members within the member limit, or none; never a crash.
 #include <string>
 
@@ -37,7 +37,9 @@ std::string PackedHeaders() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string headers = PackedHeaders();
-  std::string input = headers + std::string(reinterpret_cast<const char*>(data), size);
+  if (size == 0) return 0;
+  std::string input = headers + std::string(reinterpret_cast<const char*>(data) + 1, size - 1);
+  input[0x3E6] = (data[0] & 1) ? '\x08' : '\x02';
   return vigil::unpack::fuzz::Run(reinterpret_cast<const uint8_t*>(input.data()), input.size(),
                                   [](std::string_view d, vigil::unpack::Context& ctx) {
                                     bool stop = false;

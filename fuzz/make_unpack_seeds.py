@@ -280,7 +280,8 @@ def main():
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
                                       "cabinet": is_cabinet("x.exe", PAYLOAD),
                                       "msi-wrapper": is_msi_wrapper([("clam.msi", PAYLOAD * 40), ("a.ini", b"[x]")])},
-        "fuzz_unpack_upx": {"one": upx_stream(PAYLOAD), "empty": nrv2b_literals(b"")},
+        # The first byte picks the method: even NRV2B, odd NRV2E.
+        "fuzz_unpack_upx": {"one": b"\0" + upx_stream(PAYLOAD), "empty": b"\0" + nrv2b_literals(b"")},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
                             "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},

@@ -6,7 +6,8 @@
 // A packed file has a first section with no raw data (UPX0: the space the
 // image is unpacked into) and a second (UPX1) whose raw data starts with
 // the compressed stream; a "UPX!" header just before that gives the format
-// (9: win32/pe), the method (2: NRV2B with 32-bit little-endian bit words),
+// (9: win32/pe), the method (2: NRV2B, 8: NRV2E, with 32-bit little-endian
+// bit words),
 // the unpacked length (u32 at +16) and the packed length (u32 at +20).
 // Unpacked, the stream is the image from UPX0's address on, followed by the
 // import names and the original PE header (from "PE\0\0": file header,
@@ -24,7 +25,13 @@
 // by a stop bit) — 2 repeats the last offset, else (m - 3) * 256 + the next
 // byte + 1 (0xFFFFFFFF + 1 ends the stream); its length is two bits, or
 // when they are 0 another gamma number + 2, one more for offsets above
-// 0xD00, and the copy is length + 1 bytes.
+// 0xD00, and the copy is length + 1 bytes. NRV2E differs in the offset
+// code (after each 0 stop bit, one more bit: m = (m - 1) * 2 + bit), takes
+// the low bit of the offset code (inverted) as the first length bit and
+// shifts it out, codes lengths 1-2 / 3-4 / gamma + 3 with one or two bits,
+// and adds one for offsets above 0x500; verified on the NRV2E-packed
+// clam.ea05.exe and clam.ea06.exe (unpacked lengths exact, original headers
+// sound).
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -46,7 +53,7 @@ uint16_t Le16(std::string_view d, size_t off) {
 bool Has(std::string_view d, size_t off, size_t n) { return off <= d.size() && d.size() - off >= n; }
 
 constexpr uint8_t kFormatWin32Pe = 9;
-constexpr uint8_t kMethodNrv2bLe32 = 2;
+constexpr uint8_t kMethodNrv2bLe32 = 2, kMethodNrv2eLe32 = 8;
 
 class BitReader {
  public:
@@ -61,6 +68,21 @@ class BitReader {
     }
     --count_;
     return static_cast<int>(word_ >> count_ & 1u);
+  }
+  // NRV2D/NRV2E's offset code: as Gamma, but after each 0 stop bit one
+  // more data bit goes in as (v - 1) * 2 + bit.
+  bool Gamma2(uint64_t* v) {
+    *v = 1;
+    for (;;) {
+      int b = Bit(), stop = b < 0 ? -1 : Bit();
+      if (stop < 0) return false;
+      *v = *v * 2 + static_cast<uint64_t>(b);
+      if (*v > 0x1FFFFFFFFull) return false;
+      if (stop) return true;
+      int c = Bit();
+      if (c < 0) return false;
+      *v = (*v - 1) * 2 + static_cast<uint64_t>(c);
+    }
   }
   int Byte() { return pos_ < in_.size() ? static_cast<uint8_t>(in_[pos_++]) : -1; }
   // A gamma number: 1, then data bits each followed by a stop bit; false
@@ -85,7 +107,9 @@ class BitReader {
 
 enum class Nrv { kDone, kTruncated, kCorrupt, kOverLimit };
 
-Nrv Nrv2bDecode(std::string_view in, size_t limit, MemberBuffer* out, LimitHit* hit) {
+enum class Variant { kNrv2b, kNrv2e };
+
+Nrv NrvDecode(Variant v, std::string_view in, size_t limit, MemberBuffer* out, LimitHit* hit) {
   BitReader r(in);
   std::string buf;  // grows to at most `limit` (checked against the budget by the caller)
   uint64_t last = 1;
@@ -98,11 +122,12 @@ Nrv Nrv2bDecode(std::string_view in, size_t limit, MemberBuffer* out, LimitHit* 
       if (buf.size() > limit) return Nrv::kOverLimit;
     }
     if (b < 0) break;
-    uint64_t m;
-    if (!r.Gamma(&m)) break;
-    uint64_t off;
+    uint64_t m, off, len;
+    if (!(v == Variant::kNrv2b ? r.Gamma(&m) : r.Gamma2(&m))) break;
+    int low_bit = 0;  // NRV2E: the low bit of the offset code is the first length bit
     if (m == 2) {
       off = last;
+      if (v == Variant::kNrv2e && (low_bit = r.Bit()) < 0) break;
     } else {
       int low = r.Byte();
       if (low < 0 || m < 3) break;
@@ -111,16 +136,38 @@ Nrv Nrv2bDecode(std::string_view in, size_t limit, MemberBuffer* out, LimitHit* 
         if (!out->Append(buf.data(), buf.size(), hit)) return Nrv::kOverLimit;
         return Nrv::kDone;
       }
+      if (v == Variant::kNrv2e) {
+        low_bit = static_cast<int>(~off & 1);
+        off >>= 1;
+      }
       last = ++off;
     }
-    int b1 = r.Bit(), b2 = b1 < 0 ? -1 : r.Bit();
-    if (b2 < 0) break;
-    uint64_t len = static_cast<uint64_t>(b1 * 2 + b2);
-    if (len == 0) {
-      if (!r.Gamma(&len)) break;
-      len += 2;
+    if (v == Variant::kNrv2b) {
+      int b1 = r.Bit(), b2 = b1 < 0 ? -1 : r.Bit();
+      if (b2 < 0) break;
+      len = static_cast<uint64_t>(b1 * 2 + b2);
+      if (len == 0) {
+        if (!r.Gamma(&len)) break;
+        len += 2;
+      }
+      len += (off > 0xD00 ? 1 : 0) + 1;
+    } else {
+      int b1;
+      if (low_bit) {
+        if ((b1 = r.Bit()) < 0) break;
+        len = 1 + static_cast<uint64_t>(b1);
+      } else if ((b1 = r.Bit()) < 0) {
+        break;
+      } else if (b1) {
+        int b2 = r.Bit();
+        if (b2 < 0) break;
+        len = 3 + static_cast<uint64_t>(b2);
+      } else {
+        if (!r.Gamma(&len)) break;
+        len += 3;
+      }
+      len += (off > 0x500 ? 1 : 0) + 1;
     }
-    len += (off > 0xD00 ? 1 : 0) + 1;
     if (off > buf.size()) {
       out->Append(buf.data(), buf.size(), hit);
       return Nrv::kCorrupt;
@@ -205,8 +252,8 @@ Status ReadUpx(std::string_view data, Context& ctx, bool* stop) {
     ctx.sink.Warn("upx: format " + std::to_string(format) + " is not unpacked yet (only win32/pe)");
     return Status::Ok();
   }
-  if (method != kMethodNrv2bLe32) {
-    ctx.sink.Warn("upx: method " + std::to_string(method) + " is not unpacked yet (only NRV2B)");
+  if (method != kMethodNrv2bLe32 && method != kMethodNrv2eLe32) {
+    ctx.sink.Warn("upx: method " + std::to_string(method) + " is not unpacked yet (only NRV2B and NRV2E)");
     return Status::Ok();
   }
   if (!ctx.Admit(u_len)) {
@@ -217,7 +264,7 @@ Status ReadUpx(std::string_view data, Context& ctx, bool* stop) {
   MemberBuffer image(ctx.budget);
   LimitHit hit = LimitHit::kNone;
   const size_t limit = std::min<uint64_t>(u_len, ctx.budget.MemberCap());
-  Nrv r = Nrv2bDecode(packed, limit, &image, &hit);
+  Nrv r = NrvDecode(method == kMethodNrv2eLe32 ? Variant::kNrv2e : Variant::kNrv2b, packed, limit, &image, &hit);
   if (r == Nrv::kOverLimit) {
     if (hit == LimitHit::kNone) {
       ctx.sink.Warn("upx: the stream unpacks to more than its header says; not scanned");
