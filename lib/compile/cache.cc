@@ -18,7 +18,8 @@ namespace vigil::compile {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
-constexpr uint32_t kFormatVersion = 3;  // 2: gap kind and special place per element; 3: typed targets
+// 2: gap kind and special place per element; 3: typed targets; 4: PE offsets
+constexpr uint32_t kFormatVersion = 4;
 
 class Writer {
  public:

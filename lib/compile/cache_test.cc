@@ -29,7 +29,7 @@ constexpr char kBodies[] =
     "Body.Text:7:*:6576616c28\n"                           // normalised-text group
     "Body.Zeros:0:*:0000??000000\n"                        // no good anchor: whole regex
     "Body.Multi:0:*:6d756c7469*7061727473{2-6}6f6b6179\n"  // several parts
-    "Body.Pe:1:EP+0:4d5a9000\n";                           // loaded, not evaluable
+    "Body.Elf:6:EP+0:7f454c46\n";                         // loaded, not evaluable
 
 std::unique_ptr<CompiledDb> BuildDb() {
   sig::SignatureSet set;
@@ -87,7 +87,7 @@ TEST(Cache, RoundTripIsExact) {
   ASSERT_NE(db, nullptr);
   ASSERT_EQ(db->hashes.size(), 3u);
   ASSERT_EQ(db->allow.size(), 1u);
-  ASSERT_EQ(db->bodies.size(), 8u);  // Body.Pe is counted, not compiled
+  ASSERT_EQ(db->bodies.size(), 8u);  // Body.Elf is counted, not compiled
   EXPECT_FALSE(db->raw.empty());
   EXPECT_FALSE(db->text.empty());
 

@@ -118,8 +118,9 @@ constexpr double kMinAnchorScore = 2.0;
 void AddSig(const std::vector<sig::BodySig>& bodies, uint32_t id, Strategy strategy,
             std::map<std::string, std::vector<Anchor>>* lits, Group* g) {
   const sig::BodySig& s = bodies[id];
-  bool pinned = (s.offset.kind == sig::Offset::Kind::kAbsolute ||
-                 s.offset.kind == sig::Offset::Kind::kFromEnd) &&
+  using K = sig::Offset::Kind;
+  bool pinned = (s.offset.kind == K::kAbsolute || s.offset.kind == K::kFromEnd || s.offset.kind == K::kEntryPoint ||
+                 s.offset.kind == K::kSection || s.offset.kind == K::kLastSection) &&
                 s.offset.max_shift <= kMaxPinnedShift;
   if (pinned) { g->positional.push_back(id); return; }
   Candidate c = ChooseAnchor(s.pattern);

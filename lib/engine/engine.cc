@@ -12,6 +12,7 @@
 #include "compile/cache.h"
 #include "engine/containers.h"
 #include "engine/engine_internal.h"
+#include "match/exe.h"
 #include "match/target.h"
 #include "match/text.h"
 #include "match/verify.h"
@@ -124,6 +125,8 @@ struct Scanner::Impl : engine::LayerScanner {
   // Target types (bit per type) of the loaded raw-group signatures other
   // than 0: a buffer is typed (match/target.h) only when some apply.
   uint32_t typed_targets = 0;
+  // Whether some PE signature counts from the entry point or a section.
+  bool pe_offsets = false;
 
   // State of one group scan, visible to the Hyperscan callback.
   struct Pass {
@@ -137,6 +140,12 @@ struct Scanner::Impl : engine::LayerScanner {
 
   static bool Applies(const Pass& p, uint32_t sid) {
     return (p.targets >> p.db->bodies[sid].target) & 1u;
+  }
+
+  // An offset of one position, or a whole section (SEx): clamscan reports
+  // typed pure literals with such offsets before the others.
+  static bool Pinned(const sig::Offset& o) {
+    return o.kind == sig::Offset::Kind::kSectionAll || (o.kind != sig::Offset::Kind::kAny && o.max_shift == 0);
   }
 
   static bool Seen(const std::vector<Hit>& hits, uint32_t sid) {
@@ -207,7 +216,7 @@ struct Scanner::Impl : engine::LayerScanner {
       const sig::BodySig& body = db.bodies[sid];
       if (!Applies(pass, sid)) continue;
       size_t lo, hi;
-      if (!match::PinnedRange(body.offset, d.n, &lo, &hi)) continue;
+      if (!match::PinnedRange(body.offset, d, &lo, &hi)) continue;
       if (lo >= d.n) continue;
       hi = std::min(hi, d.n - 1);
       // A multi-part signature is evaluated over the whole buffer whatever
@@ -241,7 +250,12 @@ struct Scanner::Impl : engine::LayerScanner {
     std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) {
       const bool ta = is_typed(a), tb = is_typed(b);
       if (ta != tb) return ta;
-      if (ta) return a.pos != b.pos ? a.pos < b.pos : (!a.literal && b.literal);
+      if (ta) {
+        // Pure literals pinned to one offset come first (EP+n, Sx+n, n).
+        const bool pa = a.literal && Pinned(db.bodies[a.sig].offset), pb = b.literal && Pinned(db.bodies[b.sig].offset);
+        if (pa != pb) return pa;
+        return a.pos != b.pos ? a.pos < b.pos : (!a.literal && b.literal);
+      }
       return a.literal != b.literal ? a.literal : a.pos < b.pos;
     });
     for (const Hit& h : hits)
@@ -377,6 +391,8 @@ struct Scanner::Impl : engine::LayerScanner {
     const match::MailKind mail = match::MailStart(data);
     uint8_t typed = typed_targets ? match::TypedTarget(data) : static_cast<uint8_t>(sig::kTargetAny);
     if (!((typed_targets >> typed) & 1u)) typed = sig::kTargetAny;
+    match::ExeLayout layout;
+    if (typed == sig::kTargetPe && pe_offsets && match::ParsePeLayout(data, &layout)) raw.exe = &layout;
     if (Status st = RunGroup(db.raw, raw, opt.all_match, kAny | (1u << typed), typed, &hits); !st.ok())
       return fail(st);
     res.bytes_scanned = data.size();
@@ -424,6 +440,7 @@ Scanner::Scanner(std::shared_ptr<const Engine> engine) : impl_(std::make_unique<
     if (b.target == sig::kTargetAscii && b.offset.kind == sig::Offset::Kind::kFromEnd)
       impl_->text_eof_offsets = true;
     if (b.target != sig::kTargetAny && b.target != sig::kTargetAscii) impl_->typed_targets |= 1u << b.target;
+    if (b.evaluable && b.target == sig::kTargetPe && !b.offset.evaluable()) impl_->pe_offsets = true;
   }
   for (const auto* g : {&db.raw, &db.text})
     if (g->literals) hs_alloc_scratch(g->literals.get(), &s);

@@ -126,8 +126,10 @@ bool AltAllows(const Elem& e, const AltRules& r, const Data& d, size_t at, bool 
 }
 
 bool Allows(const sig::Offset& o, const Data& d, size_t start) {
+  if (o.kind == sig::Offset::Kind::kAny) return true;
   if (o.kind == sig::Offset::Kind::kFromEnd && !d.eof_offsets) return false;
-  return OffsetAllows(o, d.n, start);
+  size_t lo, hi;
+  return PinnedRange(o, d, &lo, &hi) && start >= lo && start <= hi;
 }
 
 // Whether a match whose first part's core starts at `start`, with
@@ -142,7 +144,7 @@ bool StartAllowed(const sig::BodySig& s, const PartBounds& first, const Data& d,
   if (!Allows(s.offset, d, start)) return false;
   if (anchor == kNone || anchor < first.prefix_max) return true;
   size_t lo, hi;
-  if (!PinnedRange(s.offset, d.n, &lo, &hi)) return false;
+  if (!PinnedRange(s.offset, d, &lo, &hi)) return false;
   return anchor - first.prefix_max <= hi && anchor - first.prefix_min >= lo;
 }
 
@@ -635,6 +637,40 @@ bool PinnedRange(const sig::Offset& o, size_t n, size_t* lo, size_t* hi) {
   if (base >= n) return false;
   *lo = static_cast<size_t>(base);
   *hi = static_cast<size_t>(std::min<uint64_t>(n - 1, base + o.max_shift));
+  return true;
+}
+
+bool PinnedRange(const sig::Offset& o, const Data& d, size_t* lo, size_t* hi) {
+  using K = sig::Offset::Kind;
+  if (o.kind == K::kAny || o.kind == K::kAbsolute || o.kind == K::kFromEnd) return PinnedRange(o, d.n, lo, hi);
+  if (!d.exe) return false;
+  const ExeLayout& x = *d.exe;
+  int64_t base;
+  uint64_t shift = o.max_shift;
+  switch (o.kind) {
+    case K::kEntryPoint:
+      if (!x.has_ep) return false;
+      base = static_cast<int64_t>(x.ep) + o.value;
+      break;
+    case K::kSection:
+      if (o.section >= x.sections.size()) return false;
+      base = static_cast<int64_t>(x.sections[o.section].raw) + o.value;
+      break;
+    case K::kLastSection:
+      if (x.sections.empty()) return false;
+      base = static_cast<int64_t>(x.sections.back().raw) + o.value;
+      break;
+    case K::kSectionAll:
+      if (o.section >= x.sections.size() || x.sections[o.section].size == 0) return false;
+      base = static_cast<int64_t>(x.sections[o.section].raw);
+      shift = x.sections[o.section].size - 1;
+      break;
+    default:
+      return false;
+  }
+  if (base < 0 || static_cast<uint64_t>(base) >= d.n) return false;
+  *lo = static_cast<size_t>(base);
+  *hi = static_cast<size_t>(std::min<uint64_t>(d.n - 1, static_cast<uint64_t>(base) + shift));
   return true;
 }
 

@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "compile/compiled_db.h"
+#include "match/exe.h"
 #include "signatures/signature_set.h"
 
 namespace vigil::match {
@@ -57,6 +58,9 @@ struct Data {
   // clamscan's in-memory pass over normalised text cannot: there, target-0
   // signatures with such offsets never match.
   bool eof_offsets = true;
+  // The executable's layout, for EP and section offsets; without one they
+  // never match.
+  const ExeLayout* exe = nullptr;
 };
 
 // Whether the offset rule lets a match (its first part's core) start at
@@ -79,8 +83,10 @@ bool VerifyAt(const sig::BodySig& s, Data d, size_t start);
 bool VerifyEndingAt(const sig::BodySig& s, Data d, size_t end);
 
 // Candidate start positions for an offset-pinned signature: [lo, hi].
-// Returns false when none lies inside the data.
+// Returns false when none lies inside the data. The first form knows no
+// executable: EP and section offsets have no range there.
 bool PinnedRange(const sig::Offset& o, size_t n, size_t* lo, size_t* hi);
+bool PinnedRange(const sig::Offset& o, const Data& d, size_t* lo, size_t* hi);
 
 // Byte classes of the specials: (B) in the middle of a part, before a part
 // (left edge), after a part (right edge), and (W).

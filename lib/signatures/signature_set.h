@@ -33,15 +33,16 @@ struct Offset {
     kAny,        // *
     kAbsolute,   // n[,maxshift]
     kFromEnd,    // EOF-n[,maxshift]
-    kEntryPoint, // EP+n / EP-n            (executables; not evaluable yet)
-    kSection,    // Sx+n                   (not evaluable yet)
-    kSectionAll, // SEx                    (not evaluable yet)
-    kLastSection // SL+n                   (not evaluable yet)
+    kEntryPoint, // EP+n / EP-n            (executables; evaluated for PE files)
+    kSection,    // Sx+n                   (the same)
+    kSectionAll, // SEx                    (the same)
+    kLastSection // SL+n                   (the same)
   };
   Kind kind = Kind::kAny;
   int64_t value = 0;       // n (signed for EP-n)
   uint32_t section = 0;    // x for Sx / SEx
   uint32_t max_shift = 0;  // floating offset: start in [value, value+max_shift]
+  // Whether it can be evaluated on any buffer (not only on executables).
   bool evaluable() const {
     return kind == Kind::kAny || kind == Kind::kAbsolute || kind == Kind::kFromEnd;
   }

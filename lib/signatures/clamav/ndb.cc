@@ -97,7 +97,9 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
     limits.qgram_filter = b.target == kTargetAny || b.target == kTargetPe ||
                           b.target == kTargetMail || b.target == kTargetAscii;
     VIGIL_RETURN_IF_ERROR(CheckLoadLimits(b.pattern, limits));
-    b.evaluable = TargetEvaluable(b.target) && b.offset.evaluable();
+    // EP and section offsets are evaluated on PE files (match/exe.h); on
+    // ELF and Mach-O files not yet.
+    b.evaluable = TargetEvaluable(b.target) && (b.offset.evaluable() || b.target == kTargetPe);
     if (!b.evaluable) ++unevaluable;
     // A gap like "{3-1}" can never be satisfied: loaded and counted, never matched.
     if (b.pattern.Impossible()) b.evaluable = false;
@@ -114,7 +116,7 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
   if (unevaluable) {
     out->warnings.push_back(src.name + ": " + std::to_string(unevaluable) +
                             " signature(s) need file-type parsing not supported yet "
-                            "(target type 3, 13 or 14, or EP/section offsets); "
+                            "(target type 3, 13 or 14, or EP/section offsets outside PE files); "
                             "loaded but never matched");
   }
   return Status::Ok();

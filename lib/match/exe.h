@@ -1,0 +1,27 @@
+// Where the entry point and the sections of an executable lie in its file,
+// for the offsets of ClamAV body signatures that count from them (EP+n,
+// Sx+n, SL+n, SEx; docs/CLAMAV-COMPAT.md section 16).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace vigil::match {
+
+struct ExeLayout {
+  struct Section {
+    uint64_t raw = 0;   // file offset of the section's data
+    uint64_t size = 0;  // bytes of it in the file
+  };
+  bool has_ep = false;  // whether the entry point maps to a file offset
+  uint64_t ep = 0;      // its file offset
+  std::vector<Section> sections;  // in section-table order
+};
+
+// The layout of a 32- or 64-bit PE file; false when its headers cannot be
+// read or its entry point lies in no section and not in the headers (then
+// no such offset matches, as in clamscan).
+bool ParsePeLayout(std::string_view data, ExeLayout* out);
+
+}  // namespace vigil::match
