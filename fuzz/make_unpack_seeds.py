@@ -28,6 +28,21 @@ def pe(extra=b""):
     return bytes(h) + extra
 
 
+def pe32(sections, ep):
+    """A PE32 file with an optional header and sections (va, vsize, raw, rsize)."""
+    h = bytearray(0x80)
+    h[0:2] = b"MZ"
+    struct.pack_into("<I", h, 0x3C, 0x80)
+    h += struct.pack("<4sHHIIIHH", b"PE\0\0", 0x14C, len(sections), 0, 0, 0, 0xE0, 0x0102)
+    opt = bytearray(0xE0)
+    struct.pack_into("<HBBIIIIII", opt, 0, 0x10B, 1, 0, 0x1000, 0x1000, 0, ep, 0x1000, 0x2000)
+    h += opt
+    for i, (va, vs, raw, rs) in enumerate(sections):
+        h += struct.pack("<8sIIIIIIHHI", b".s%d" % i, vs, va, rs, raw, 0, 0, 0, 0, 0x60000020)
+    end = max(raw + rs for _, _, raw, rs in sections)
+    return bytes(h) + bytes(range(256)) * ((end - len(h)) // 256 + 1)
+
+
 def zip_of(files, method=zipfile.ZIP_DEFLATED):
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", method) as z:
@@ -281,6 +296,8 @@ def main():
                                       "cabinet": is_cabinet("x.exe", PAYLOAD),
                                       "msi-wrapper": is_msi_wrapper([("clam.msi", PAYLOAD * 40), ("a.ini", b"[x]")])},
         # The first byte picks the method: even NRV2B, odd NRV2E.
+        "fuzz_pe_layout": {"one": pe32([(0x1000, 0x200, 0x400, 0x200), (0x2000, 0x300, 0x600, 0x200)], 0x2010),
+                           "headers-ep": pe32([(0x1000, 0x200, 0x400, 0x200)], 0x300)},
         "fuzz_unpack_upx": {"one": b"\0" + upx_stream(PAYLOAD), "empty": b"\0" + nrv2b_literals(b"")},
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
