@@ -168,7 +168,8 @@ Result<std::string> CopyTarget(const Target& t, const std::string& dest_dir) {
   if (!copy.ok()) return copy.status();
   auto& [tmp, hash] = *copy;
   VIGIL_RETURN_IF_ERROR(CheckUnchanged(t));
-  auto placed = FreeName(t.name, [&](const std::string& n) { return tmp.Link(n, /*replace=*/false); });
+  auto& staged = tmp;  // clang before 16 cannot capture a structured binding
+  auto placed = FreeName(t.name, [&](const std::string& n) { return staged.Link(n, /*replace=*/false); });
   if (!placed.ok())
     return Status::IoError("cannot copy " + t.path + " to " + dest_dir + ": " + placed.status().message());
   VIGIL_RETURN_IF_ERROR(FsyncDir(d->get(), dest_dir));
@@ -210,7 +211,8 @@ Result<std::string> MoveTarget(const Target& t, const std::string& dest_dir) {
   auto copy = WriteCopy(t, destfd, dest_dir);
   if (!copy.ok()) return LeftInPlace(t, copy.status());
   auto& [tmp, hash] = *copy;
-  auto placed = FreeName(t.name, [&](const std::string& n) { return tmp.Link(n, /*replace=*/false); });
+  auto& staged = tmp;  // clang before 16 cannot capture a structured binding
+  auto placed = FreeName(t.name, [&](const std::string& n) { return staged.Link(n, /*replace=*/false); });
   if (!placed.ok())
     return LeftInPlace(t, Status::IoError("cannot move " + t.path + " to " + dest_dir + ": " +
                                           placed.status().message()));
