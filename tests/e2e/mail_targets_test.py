@@ -15,13 +15,13 @@ different orders, and compares:
 Skips (exit 77) when clamscan is not installed.
 """
 
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-SKIP = 77
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oracle_util import found, need_clamscan  # noqa: E402
+
 MAIL = b"vigilmailprobe01"     # type 4
 PLAIN = b"secondprobe02xyz"    # type 0
 TEXT = b"thirdprobe03abcd"     # type 7 (normalised text; lower case already)
@@ -46,15 +46,9 @@ BODIES = {
 
 
 def names(cmd, all_match):
-    r = subprocess.run(cmd + (["-z"] if all_match else []), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                       timeout=300)
-    if r.returncode not in (0, 1):
-        raise SystemExit(f"FAIL: {cmd[0]} exited {r.returncode}")
     out = {}
-    for line in r.stdout.decode().splitlines():
-        if line.endswith(" FOUND"):
-            path, name = line[: -len(" FOUND")].rsplit(": ", 1)
-            out.setdefault(Path(path).name, []).append(name)
+    for f, name in found(cmd + (["-z"] if all_match else [])):
+        out.setdefault(f, []).append(name)
     return out
 
 
@@ -63,9 +57,7 @@ def main():
         print(__doc__)
         return 2
     vigil = sys.argv[1]
-    if not shutil.which("clamscan"):
-        print("SKIP: clamscan not installed (the oracle); run scripts/setup.sh")
-        return SKIP
+    need_clamscan()
     with tempfile.TemporaryDirectory(prefix="vigil-mail-") as tmp:
         d = Path(tmp)
         db = d / "mail.ndb"

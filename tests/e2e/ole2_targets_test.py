@@ -15,13 +15,12 @@ Skips (exit 77) when clamscan is not installed.
 """
 
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-SKIP = 77
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oracle_util import found, need_clamscan  # noqa: E402
 MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 TESTFILES = Path("/usr/share/clamav-testfiles")
 
@@ -42,11 +41,7 @@ def chunks(data, count, rng):
 
 
 def names(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=300)
-    if r.returncode not in (0, 1):
-        raise SystemExit(f"FAIL: {' '.join(cmd[:2])} exited {r.returncode}")
-    return [line.rsplit(": ", 1)[1][: -len(" FOUND")] for line in r.stdout.decode().splitlines()
-            if line.endswith(" FOUND")]
+    return [name for _, name in found(cmd)]
 
 
 def main():
@@ -54,9 +49,7 @@ def main():
         print(__doc__)
         return 2
     vigil = sys.argv[1]
-    if not shutil.which("clamscan"):
-        print("SKIP: clamscan not installed (the oracle); run scripts/setup.sh")
-        return SKIP
+    need_clamscan()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="vigil-ole2-") as tmp:
         d = Path(tmp)

@@ -15,14 +15,13 @@ Skips (exit 77) when clamscan is not installed.
 """
 
 import random
-import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-SKIP = 77
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oracle_util import found, need_clamscan  # noqa: E402
 
 
 def make_pe(rng):
@@ -102,11 +101,7 @@ def cases(rng, data, secs, ep_file):
 
 
 def names(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=300)
-    if r.returncode not in (0, 1):
-        raise SystemExit(f"FAIL: {cmd[0]} exited {r.returncode}")
-    return [line.rsplit(": ", 1)[1][: -len(" FOUND")] for line in r.stdout.decode().splitlines()
-            if line.endswith(" FOUND")]
+    return [name for _, name in found(cmd)]
 
 
 def main():
@@ -114,9 +109,7 @@ def main():
         print(__doc__)
         return 2
     vigil = sys.argv[1]
-    if not shutil.which("clamscan"):
-        print("SKIP: clamscan not installed (the oracle); run scripts/setup.sh")
-        return SKIP
+    need_clamscan()
     rng = random.Random(1207)
     bad = total = matched = 0
     with tempfile.TemporaryDirectory(prefix="vigil-peoff-") as tmp:
