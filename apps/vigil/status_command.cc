@@ -86,10 +86,10 @@ int ParseStatusArgs(int argc, char** argv, StatusArgs* a, bool checkin) {
   a->state_dir = a->cfg.state_dir;
   bool servers_from_flags = false;
   for (const auto& [k, v] : flags) {
-    auto days = [&](int64_t* out) {
+    auto days = [&value = v](int64_t* out) {  // clang before 16 cannot capture a structured binding
       char* end = nullptr;
-      long long d = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end || d < 0 || d > 100000) return false;
+      long long d = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end || d < 0 || d > 100000) return false;
       *out = d;
       return true;
     };
