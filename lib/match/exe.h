@@ -19,6 +19,16 @@ struct ExeLayout {
   std::vector<Section> sections;  // in section-table order
 };
 
+// One entry of a PE section table.
+struct PeSection {
+  uint32_t va = 0, vsize = 0, raw = 0, rsize = 0;
+};
+
+// The section table of the COFF header that starts with "PE\0\0" at `pe` in
+// `d`; false when the header or the table does not fit, or it declares no
+// section or more than 96.
+bool ReadPeSections(std::string_view d, size_t pe, std::vector<PeSection>* out);
+
 // The layout of a 32- or 64-bit PE file; false when its headers cannot be
 // read or its entry point lies in no section and not in the headers (then
 // no such offset matches, as in clamscan).

@@ -9,11 +9,7 @@
 namespace vigil::unpack {
 namespace {
 
-std::string Le(uint64_t v, int bytes) {
-  std::string s;
-  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
-  return s;
-}
+using testing::Le;
 
 // A minimal PE file with one section ending at 0x400: its overlay starts there.
 std::string Pe() {

@@ -25,6 +25,13 @@ class RecordingSink : public Sink {
   size_t stop_after = SIZE_MAX;
 };
 
+// `v` as `bytes` little-endian bytes, for building test inputs.
+inline std::string Le(uint64_t v, int bytes) {
+  std::string s;
+  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
+  return s;
+}
+
 // Runs the reader for `data`'s detected type with `limits`.
 inline RecordingSink UnpackAll(std::string_view data, Limits limits = {}) {
   RecordingSink sink;

@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "match/exe.h"
 #include "unpack/unpack.h"
 
 namespace vigil::unpack {
@@ -181,49 +182,33 @@ Nrv NrvDecode(Variant v, std::string_view in, size_t limit, MemberBuffer* out, L
   return Nrv::kTruncated;
 }
 
-struct Section {
-  uint32_t va, vsize, raw, rsize;
-};
-
-// The section table of the PE header at `pe` in `d` (at most 96 sections).
-bool Sections(std::string_view d, size_t pe, std::vector<Section>* out) {
-  if (!Has(d, pe, 24) || std::memcmp(d.data() + pe, "PE\0\0", 4) != 0) return false;
-  uint16_t n = Le16(d, pe + 6), optional = Le16(d, pe + 20);
-  if (n == 0 || n > 96) return false;
-  size_t table = pe + 24 + optional;
-  if (!Has(d, table, 40u * n)) return false;
-  out->clear();
-  for (uint16_t i = 0; i < n; ++i) {
-    size_t s = table + 40u * i;
-    out->push_back({Le32(d, s + 12), Le32(d, s + 8), Le32(d, s + 20), Le32(d, s + 16)});
-  }
-  return true;
-}
+using match::PeSection;
+using match::ReadPeSections;
 
 // The original file from the unpacked stream, or "" when its PE header is
 // not found there.
 std::string Rebuild(std::string_view image, uint32_t base_va, uint64_t cap) {
   // The original header: the last plausible "PE\0\0" whose section table
   // fits in the stream (the image itself may hold other PE files).
-  std::vector<Section> secs;
+  std::vector<PeSection> secs;
   size_t pe = image.size();
   for (;;) {
     pe = image.rfind(std::string_view("PE\0\0", 4), pe == 0 ? 0 : pe - 1);
     if (pe == std::string_view::npos) return "";
-    if (Sections(image, pe, &secs) && Le16(image, pe + 4) == 0x14C) break;
+    if (ReadPeSections(image, pe, &secs) && Le16(image, pe + 4) == 0x14C) break;
     if (pe == 0) return "";
   }
   const size_t header_len = 24 + Le16(image, pe + 20) + 40u * secs.size();
   constexpr size_t kPeAt = 0x80;
   uint64_t size = kPeAt + header_len;
-  for (const Section& s : secs) size = std::max<uint64_t>(size, static_cast<uint64_t>(s.raw) + s.rsize);
+  for (const PeSection& s : secs) size = std::max<uint64_t>(size, static_cast<uint64_t>(s.raw) + s.rsize);
   if (size > cap) return "";
   std::string file(static_cast<size_t>(size), '\0');
   file[0] = 'M';
   file[1] = 'Z';
   for (int i = 0; i < 4; ++i) file[0x3C + i] = static_cast<char>(kPeAt >> (8 * i));
   std::memcpy(file.data() + kPeAt, image.data() + pe, header_len);
-  for (const Section& s : secs) {
+  for (const PeSection& s : secs) {
     if (s.rsize == 0 || s.va < base_va || s.raw < kPeAt + header_len) continue;  // nothing, or over the headers
     uint64_t from = s.va - base_va;
     if (from >= image.size()) continue;
@@ -238,8 +223,8 @@ std::string Rebuild(std::string_view image, uint32_t base_va, uint64_t cap) {
 Status ReadUpx(std::string_view data, Context& ctx, bool* stop) {
   *stop = false;
   if (!PeAt(data, 0)) return Status::Ok();
-  std::vector<Section> secs;
-  if (!Sections(data, Le32(data, 0x3C), &secs) || secs.size() < 2) return Status::Ok();
+  std::vector<PeSection> secs;
+  if (!ReadPeSections(data, Le32(data, 0x3C), &secs) || secs.size() < 2) return Status::Ok();
   // UPX0 holds nothing on disk; UPX1's raw data is the packed stream.
   if (secs[0].rsize != 0 || secs[1].rsize == 0 || secs[1].raw >= data.size()) return Status::Ok();
   const size_t start = secs[1].raw;

@@ -9,11 +9,7 @@
 namespace vigil::unpack {
 namespace {
 
-std::string Le(uint64_t v, int bytes) {
-  std::string s;
-  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
-  return s;
-}
+using testing::Le;
 
 // An NRV2B encoder written from the format's description (the inverse of
 // the reader's decoder): bits MSB first in 32-bit little-endian words that

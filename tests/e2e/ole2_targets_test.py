@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_util import found, need_clamscan  # noqa: E402
+from oracle_util import found_names as names, need_clamscan  # noqa: E402
 MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 TESTFILES = Path("/usr/share/clamav-testfiles")
 
@@ -38,10 +38,6 @@ def chunks(data, count, rng):
         if len(out) == count:
             break
     return out
-
-
-def names(cmd):
-    return [name for _, name in found(cmd)]
 
 
 def main():

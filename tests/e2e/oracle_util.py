@@ -26,3 +26,8 @@ def found(cmd):
             path, name = line[: -len(" FOUND")].rsplit(": ", 1)
             out.append((Path(path).name, name))
     return out
+
+
+def found_names(cmd):
+    """The signature names of a scanner's FOUND lines, in order."""
+    return [name for _, name in found(cmd)]

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_util import found, need_clamscan  # noqa: E402
+from oracle_util import found_names as names, need_clamscan  # noqa: E402
 
 
 def make_pe(rng):
@@ -98,10 +98,6 @@ def cases(rng, data, secs, ep_file):
             r, rs = secs[x][3], secs[x][4]
             out.append((f"SE{x}", rng.randrange(r - 8, r + rs + 8)))  # around both edges
     return [(o, at) for o, at in out if 0 <= at <= len(data) - 8]
-
-
-def names(cmd):
-    return [name for _, name in found(cmd)]
 
 
 def main():
