@@ -163,6 +163,13 @@ std::string Str(const std::string& s) {
   return out;
 }
 
+Status LockShared(int fd, const std::string& dir) {
+  while (flock(fd, LOCK_SH) != 0) {
+    if (errno != EINTR) return ErrnoStatus("cannot lock vault " + dir, errno);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> DefaultVaultDir() {
@@ -195,6 +202,14 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir) {
   v->lockfd_.Reset(openat(v->dirfd_.get(), kLockFile, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!v->lockfd_.valid()) return ErrnoStatus("cannot create " + dir + "/" + kLockFile, errno);
 
+  // The first process to open the vault holds it exclusively while it creates
+  // the key and cleans up; everyone else waits for a shared lock, which they
+  // get only once the vault is set up. Cleanup must never run while another
+  // process is setting up (it would remove that process's half-created key) or
+  // quarantining (a content file without an index row may be in progress).
+  bool exclusive = flock(v->lockfd_.get(), LOCK_EX | LOCK_NB) == 0;
+  if (!exclusive) VIGIL_RETURN_IF_ERROR(LockShared(v->lockfd_.get(), dir));
+
   auto index = Index::Open(dir + "/" + kIndexFile);
   if (!index.ok()) return index.status();
   v->index_ = std::move(index).value();
@@ -204,11 +219,9 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir) {
   if (!key.ok()) return key.status();
   v->key_ = *key;
 
-  // Clean up only when no other process uses the vault: a content file
-  // without an index row may belong to a quarantine still in progress.
-  if (flock(v->lockfd_.get(), LOCK_EX | LOCK_NB) == 0) v->Cleanup();
-  while (flock(v->lockfd_.get(), LOCK_SH) != 0) {
-    if (errno != EINTR) return ErrnoStatus("cannot lock vault " + dir, errno);
+  if (exclusive) {
+    v->Cleanup();
+    VIGIL_RETURN_IF_ERROR(LockShared(v->lockfd_.get(), dir));
   }
   return v;
 }

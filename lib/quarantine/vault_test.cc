@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -332,10 +333,17 @@ TEST_F(VaultTest, TwoProcessesQuarantiningAtOnceKeepAConsistentIndex) {
     if (kids[c] == 0) {
       int bad = 0;
       auto v = Vault::Open(vault_dir_.string());
-      if (!v.ok()) _exit(100);
+      if (!v.ok()) {
+        std::fprintf(stderr, "child %d: %s\n", c, v.status().message().c_str());
+        _exit(100);
+      }
       for (int i = 0; i < kPerChild; ++i) {
         auto t = OpenTarget((files_ / Name("p", c, i)).string());
-        if (!t.ok() || !(*v)->Quarantine(*t, QuarantineInfo{{"X"}, ""}).ok()) ++bad;
+        Status st = t.ok() ? (*v)->Quarantine(*t, QuarantineInfo{{"X"}, ""}).status() : t.status();
+        if (!st.ok()) {
+          std::fprintf(stderr, "child %d, file %d: %s\n", c, i, st.message().c_str());
+          ++bad;
+        }
       }
       _exit(bad);
     }
