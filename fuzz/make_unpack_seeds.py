@@ -192,6 +192,79 @@ def is_cabinet(name, data):
     return is_entry("data1.hdr", bytes(hdr)) + is_entry("data1.cab", vol)
 
 
+def autoit_program(ea06, files):
+    """A compiled AutoIt overlay: GUID, "AU3!EA0x", hash, entries (subtype,
+    data, compressed), the trailing marker. Keystreams as in autoit.cc."""
+    def mt_xor(seed, data):
+        st = [seed & 0xFFFFFFFF]
+        for i in range(1, 624):
+            st.append((1812433253 * (st[-1] ^ (st[-1] >> 30)) + i) & 0xFFFFFFFF)
+        out, idx = bytearray(), 624
+        for c in data:
+            if idx == 624:
+                for i in range(624):
+                    y = (st[i] & 0x80000000) | (st[(i + 1) % 624] & 0x7FFFFFFF)
+                    st[i] = st[(i + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
+                idx = 0
+            y = st[idx]
+            idx += 1
+            y ^= y >> 11
+            y ^= (y << 7) & 0x9D2C5680
+            y ^= (y << 15) & 0xEFC60000
+            y ^= y >> 18
+            out.append(c ^ ((y >> 1) & 0xFF))
+        return bytes(out)
+
+    def lame_xor(seed, data):
+        w = []
+        for _ in range(17):
+            seed = (1 - seed * 0x53A9B4FB) & 0xFFFFFFFF
+            w.append(seed)
+        pos = [0, 10]
+        rotl = lambda v, n: ((v << n) | (v >> (32 - n))) & 0xFFFFFFFF
+
+        def step():
+            v = (rotl(w[pos[0]], 9) + rotl(w[pos[1]], 13)) & 0xFFFFFFFF
+            w[pos[0]] = v
+            pos[0], pos[1] = (pos[0] - 1) % 17, (pos[1] - 1) % 17
+            return v
+        for _ in range(9):
+            step()
+        out = bytearray()
+        for c in data:
+            step()
+            out.append(c ^ (step() >> 24))
+        return bytes(out)
+
+    def compress(data):
+        """Literals, then one back reference repeating the last 8 bytes."""
+        bits = []
+        lit = 1 if ea06 else 0
+        for c in data:
+            bits += [lit] + [(c >> i) & 1 for i in range(7, -1, -1)]
+        bits += [lit ^ 1] + [(8 >> i) & 1 for i in range(14, -1, -1)] + [1, 1, 0, 1, 0]  # length 3+3+2
+        bits += [0] * (-len(bits) % 16)
+        packed = bytes(int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8))
+        return (b"EA06" if ea06 else b"EA05") + struct.pack(">I", len(data) + 8) + packed
+
+    crypt = lame_xor if ea06 else mt_xor
+    k = (0x18EE, 0xADBC, 0xB33F, 0xF820, 0xF479, 0x87BC, 0xA685, 0x2477) if ea06 else \
+        (0x16FA, 0x29BC, 0xA25E, 0x29AC, 0xF25E, 0x45AA, 0xC3D2, 0x22AF)
+    pw = bytes(range(16))
+    marker = bytes.fromhex("a3484bbe986c4aa9994c530a86d6487d") + (b"AU3!EA06" if ea06 else b"AU3!EA05")
+    out = marker + pw
+    for subtype, data, comp in files:
+        text = subtype.encode("utf-16-le") if ea06 else subtype.encode()
+        body = compress(data) if comp else data
+        expanded = len(data) + 8 if comp else len(data)
+        out += crypt(k[0], b"FILE") + struct.pack("<I", len(subtype) ^ k[1]) + crypt(k[2] + len(subtype), text)
+        dest = "dest".encode("utf-16-le") if ea06 else b"dest"
+        out += struct.pack("<I", 4 ^ k[3]) + crypt(k[4] + 4, dest)
+        out += struct.pack("<BIII", int(comp), len(body) ^ k[5], expanded ^ k[5], zlib.adler32(body) ^ k[6]) + bytes(16)
+        out += crypt(k[7] + (0 if ea06 else sum(pw)), body)
+    return out + bytes(16) + marker
+
+
 def arj_archives(files):
     """ARJ archives of every method from the real arj tool when installed,
     else one stored archive built here."""
@@ -292,6 +365,11 @@ def main():
                                                   if Path("/usr/share/clamav-testfiles/clam.impl.zip").exists()
                                                   else bytes(range(256)))},
         "fuzz_unpack_arj": arj_archives([("x.exe", PAYLOAD), ("t.txt", b"hello hello hello " * 20)]),
+        "fuzz_unpack_autoit": {v: autoit_program(v == "ea06", [(">AUTOIT SCRIPT<" if v == "ea05" else ">>>AUTOIT SCRIPT<<<",
+                                                                b"MsgBox(0, 1, 2)", True),
+                                                               ("C:\\x\\clam.exe", PAYLOAD, False),
+                                                               ("C:\\x\\y.bin", PAYLOAD, True)])
+                                for v in ("ea05", "ea06")},
         "fuzz_unpack_installshield": {"entries": is_entry("a.exe", PAYLOAD) + is_entry("b.txt", b"hello"),
                                       "cabinet": is_cabinet("x.exe", PAYLOAD),
                                       "msi-wrapper": is_msi_wrapper([("clam.msi", PAYLOAD * 40), ("a.ini", b"[x]")])},

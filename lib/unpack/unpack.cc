@@ -41,6 +41,8 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
       if (stop || ctx.Stopped()) return Status::Ok();
       VIGIL_RETURN_IF_ERROR(ReadNsis(data, ctx, &stop));
       if (stop || ctx.Stopped()) return Status::Ok();
+      VIGIL_RETURN_IF_ERROR(ReadAutoIt(data, ctx, &stop));
+      if (stop || ctx.Stopped()) return Status::Ok();
       return ReadEmbeddedPe(data, ctx);
     }
     case FileType::kMail: return ReadMail(data, ctx);

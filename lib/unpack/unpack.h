@@ -108,6 +108,9 @@ Status ReadNsis(std::string_view data, Context& ctx, bool* stop);  // nsis.cc
 // Files an InstallShield setup appends after its last section, and those of
 // the cabinets among them; `*stop` when the sink ended the scan.
 Status ReadInstallShieldOverlay(std::string_view data, Context& ctx, bool* stop);  // installshield.cc
+// The files a compiled AutoIt program (EA05, EA06) carries: its script and
+// FileInstall payloads; `*stop` when the sink ended the scan.
+Status ReadAutoIt(std::string_view data, Context& ctx, bool* stop);  // autoit.cc
 Status ReadMail(std::string_view data, Context& ctx);                     // mail.cc (GMime)
 Status ReadBinhex(std::string_view data, Context& ctx);                   // text_formats.cc
 Status ReadHtml(std::string_view data, Context& ctx);                     // text_formats.cc
