@@ -88,6 +88,10 @@ seed fuzz_verify alts $'6162(6364|65)!(66|67)68\nabcdxh abexh abcdfh'
 seed fuzz_verify ranges $'61[1-3]636465\na.cde a..cde a....cde'
 seed fuzz_verify nibbles $'4?5a??(9?|?0)\nMZ\x90\x00MZ\x00\x90'
 
+# ------------------------------------------------------ fuzz_html_normalize
+seed fuzz_html_normalize page $'<!DOCTYPE html>\n<HTML><Body BGCOLOR = "Red" class=x>Hello   World&amp;&#65;&lt;\n<!-- note -->\n<SCRIPT>var  A = \'a  b\';</SCRIPT>\n<a href="data:text/plain;base64,SGVsbG8=">X</a><img src=I.png alt=\'x y z\'/></body></html>\n'
+seed fuzz_html_normalize odd $'<html>x < y > z<b a="1"b=2 c=\'q\r\nr\' /><!-- a > b -->&#x263a;&#65536;&bogus;\xe9\xe8 t<style>a { b : \'c\' }</style><b a="x'
+
 # ---------------------------------------------------------------- fuzz_cvd
 python3 - "$out/fuzz_cvd" <<'PY'
 import gzip, hashlib, io, os, sys, tarfile

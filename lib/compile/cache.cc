@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
 // 2: gap kind and special place per element; 3: typed targets; 4: PE offsets
-constexpr uint32_t kFormatVersion = 4;
+constexpr uint32_t kFormatVersion = 5;
 
 class Writer {
  public:

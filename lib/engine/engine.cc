@@ -13,6 +13,7 @@
 #include "engine/containers.h"
 #include "engine/engine_internal.h"
 #include "match/exe.h"
+#include "match/html.h"
 #include "match/target.h"
 #include "match/text.h"
 #include "match/verify.h"
@@ -112,6 +113,9 @@ bool IsPureLiteral(const sig::Pattern& p) {
 constexpr size_t kMinScanSize = 6;
 // clamscan normalises text files up to this size only (its MaxScriptNormalize).
 constexpr size_t kMaxNormalizeSize = 5 * 1024 * 1024;
+// And HTML up to these (its MaxHTMLNormalize and MaxHTMLNoTags).
+constexpr size_t kMaxHtmlNormalizeSize = 40 * 1024 * 1024;
+constexpr size_t kMaxHtmlNoTagsSize = 8 * 1024 * 1024;
 
 }  // namespace
 
@@ -391,6 +395,28 @@ struct Scanner::Impl : engine::LayerScanner {
     const match::MailKind mail = match::MailStart(data);
     uint8_t typed = typed_targets ? match::TypedTarget(data) : static_cast<uint8_t>(sig::kTargetAny);
     if (!((typed_targets >> typed) & 1u)) typed = sig::kTargetAny;
+    // HTML (a text file with one of the tags clamscan's file-type table
+    // knows): instead of its bytes and its text, clamscan scans the
+    // normalised document (target types 3 and 0, type 3 first) and then its
+    // text outside tags (match/html.h).
+    if (typed == sig::kTargetAny && mail != match::MailKind::kEarly && data.size() <= kMaxHtmlNormalizeSize &&
+        match::LooksLikeText(data) && match::ContainsHtmlMarker(data)) {
+      match::NormalizedHtml html;
+      match::NormalizeHtml(data, &html);
+      const uint8_t html_typed = (typed_targets >> sig::kTargetHtml) & 1u ? sig::kTargetHtml : sig::kTargetAny;
+      for (const std::string* form : {&html.nocomment, &html.notags}) {
+        if (done()) break;
+        if (form == &html.notags && data.size() > kMaxHtmlNoTagsSize) break;
+        match::Data d{reinterpret_cast<const uint8_t*>(form->data()), form->size()};
+        hits.clear();
+        if (Status st = RunGroup(db.raw, d, opt.all_match, kAny | (1u << sig::kTargetHtml), html_typed, &hits); !st.ok())
+          return fail(st);
+        add_hits(hits);
+        res.bytes_scanned += form->size();
+      }
+      if (!done()) CheckHashes(data, opt, &res);
+      return Finish(data, opt, &res);
+    }
     match::ExeLayout layout;
     if (typed == sig::kTargetPe && pe_offsets && match::ParsePeLayout(data, &layout)) raw.exe = &layout;
     if (Status st = RunGroup(db.raw, raw, opt.all_match, kAny | (1u << typed), typed, &hits); !st.ok())
@@ -420,15 +446,20 @@ struct Scanner::Impl : engine::LayerScanner {
       if (!done() && text_eof_offsets) CheckHashes(text_buf, opt, &res);
       res.bytes_scanned += text_buf.size();
     }
-    if (res.names.empty()) return res;
-    if (!opt.all_match && res.names.size() > 1) res.names.resize(1);
+    return Finish(data, opt, &res);
+  }
+
+  // The verdict of a layer from the names found in it.
+  ScanResult& Finish(std::string_view data, const ScanOptions& opt, ScanResult* res) {
+    if (res->names.empty()) return *res;
+    if (!opt.all_match && res->names.size() > 1) res->names.resize(1);
     // Allow-list: a detected file whose hash is allow-listed is clean.
     if (AllowListed(data)) {
-      res.names.clear();
-      return res;
+      res->names.clear();
+      return *res;
     }
-    res.verdict = Verdict::kInfected;
-    return res;
+    res->verdict = Verdict::kInfected;
+    return *res;
   }
 };
 

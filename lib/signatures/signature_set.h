@@ -62,7 +62,8 @@ enum TargetType : uint8_t {
 // type decided from the leading bytes as clamscan does (match/target.h). Not
 // yet: 3 (normalised HTML), 13 and 14.
 constexpr bool TargetEvaluable(uint8_t t) {
-  return t == kTargetAny || t == kTargetAscii || t == kTargetPe || t == kTargetOle2 || t == kTargetMail ||
+  return t == kTargetAny || t == kTargetAscii || t == kTargetPe || t == kTargetOle2 || t == kTargetHtml ||
+         t == kTargetMail ||
          t == kTargetGraphics || t == kTargetElf || t == kTargetMachO || t == kTargetPdf ||
          t == kTargetFlash || t == kTargetJava;
 }

@@ -116,7 +116,7 @@ Status ParseNdb(std::string_view text, const DbSource& src, SignatureSet* out) {
   if (unevaluable) {
     out->warnings.push_back(src.name + ": " + std::to_string(unevaluable) +
                             " signature(s) need file-type parsing not supported yet "
-                            "(target type 3, 13 or 14, or EP/section offsets outside PE files); "
+                            "(target type 13 or 14, or EP/section offsets outside PE files); "
                             "loaded but never matched");
   }
   return Status::Ok();
