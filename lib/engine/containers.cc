@@ -107,17 +107,16 @@ class Walk : public unpack::Sink {
   void ScanOwn(std::string_view data) {
     ScanResult r = scanner_.ScanLayer(data, opt_);
     res_.bytes_scanned += r.bytes_scanned;
-    if (r.verdict == Verdict::kError) {
-      Warn(path_ + ": " + r.error.message());
-    } else if (r.verdict == Verdict::kInfected && !AncestorAllowListed()) {
-      for (const auto& n : r.names) Add(n, path_);
-      if (!opt_.all_match) done_ = true;
-    }
+    Record(r);
   }
 
   void LateMail(std::string_view data) {
     if (done_ || budget_.exhausted()) return;
-    ScanResult r = scanner_.ScanLateMail(data, opt_);
+    Record(scanner_.ScanLateMail(data, opt_));
+  }
+
+  // The outcome of one pass over this member: its names, or a warning.
+  void Record(const ScanResult& r) {
     if (r.verdict == Verdict::kError) {
       Warn((path_.empty() ? "" : path_ + ": ") + r.error.message());
     } else if (r.verdict == Verdict::kInfected && !AncestorAllowListed()) {

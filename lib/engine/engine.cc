@@ -350,17 +350,17 @@ struct Scanner::Impl : engine::LayerScanner {
       res.error = st;
       return res;
     }
+    AddNames(hits, &res);
+    return Finish(data, opt, &res);
+  }
+
+  // The names of `hits`, each once, after those `res` has.
+  void AddNames(const std::vector<Hit>& hits, ScanResult* res) const {
+    const auto& db = engine->db();
     for (const Hit& h : hits) {
       std::string_view n = db.names[db.bodies[h.sig].name];
-      if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.emplace_back(n);
+      if (std::find(res->names.begin(), res->names.end(), n) == res->names.end()) res->names.emplace_back(n);
     }
-    if (res.names.empty() || AllowListed(data)) {
-      res.names.clear();
-      return res;
-    }
-    if (!opt.all_match) res.names.resize(1);
-    res.verdict = Verdict::kInfected;
-    return res;
   }
 
   // Scans like clamscan: a raw pass (body signatures, then hashes) and, for
@@ -374,12 +374,7 @@ struct Scanner::Impl : engine::LayerScanner {
     }
     if (data.size() < kMinScanSize) return res;
     const auto& db = engine->db();
-    auto add_hits = [&](const std::vector<Hit>& hits) {
-      for (const Hit& h : hits) {
-        std::string_view n = db.names[db.bodies[h.sig].name];
-        if (std::find(res.names.begin(), res.names.end(), n) == res.names.end()) res.names.emplace_back(n);
-      }
-    };
+    auto add_hits = [&](const std::vector<Hit>& hits) { AddNames(hits, &res); };
     auto fail = [&](const Status& st) {
       res.verdict = Verdict::kError;
       res.error = st;
