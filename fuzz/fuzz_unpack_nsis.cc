@@ -7,11 +7,5 @@
 #include "unpack_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string pe = vigil::unpack::fuzz::MinimalPe();
-  std::string input = pe + std::string(reinterpret_cast<const char*>(data), size);
-  return vigil::unpack::fuzz::Run(reinterpret_cast<const uint8_t*>(input.data()), input.size(),
-                                  [](std::string_view d, vigil::unpack::Context& ctx) {
-                                    bool stop = false;
-                                    return vigil::unpack::ReadNsis(d, ctx, &stop);
-                                  });
+  return vigil::unpack::fuzz::RunOnOverlay(data, size, vigil::unpack::ReadNsis);
 }

@@ -10,25 +10,11 @@
 #include <string_view>
 
 #include "unpack/unpack.h"
+#include "unpack/unpack_test_util.h"
 
 namespace vigil::unpack::fuzz {
 
 constexpr uint64_t kMaxMember = 1 << 20;
-
-// A minimal PE file whose overlay starts at 0x400 (a 512-byte boundary):
-// targets of readers that look after a setup program's sections append the
-// fuzz input to it.
-inline std::string MinimalPe() {
-  std::string s(0x400, '\0');
-  s[0] = 'M';
-  s[1] = 'Z';
-  s[0x3C] = 0x40;
-  s.replace(0x40, 4, std::string("PE\0\0", 4));
-  s[0x46] = 1;          // one section
-  s[0x58 + 17] = 0x02;  // raw size 0x200
-  s[0x58 + 21] = 0x02;  // raw pointer 0x200
-  return s;
-}
 
 class CheckingSink : public Sink {
  public:
@@ -60,6 +46,19 @@ int Run(const uint8_t* data, size_t size, Reader reader) {
   Context ctx{budget, sink, 1};
   (void)reader(std::string_view(reinterpret_cast<const char*>(data), size), ctx);
   return 0;
+}
+
+// Runs an overlay reader (one with a `stop` flag: NSIS, InstallShield,
+// AutoIt, ...) on the input appended to a minimal PE file whose overlay
+// starts at 0x400.
+template <typename Reader>
+int RunOnOverlay(const uint8_t* data, size_t size, Reader reader) {
+  static const std::string pe = testing::OverlayPe();
+  std::string input = pe + std::string(reinterpret_cast<const char*>(data), size);
+  return Run(reinterpret_cast<const uint8_t*>(input.data()), input.size(), [&](std::string_view d, Context& ctx) {
+    bool stop = false;
+    return reader(d, ctx, &stop);
+  });
 }
 
 }  // namespace vigil::unpack::fuzz

@@ -16,18 +16,6 @@ namespace {
 
 using testing::Le;
 
-// A minimal PE file with one section ending at 0x400: its overlay starts there.
-std::string Pe() {
-  std::string s(0x400, '\0');
-  s[0] = 'M';
-  s[1] = 'Z';
-  s.replace(0x3C, 4, Le(0x40, 4));
-  s.replace(0x40, 4, std::string("PE\0\0", 4));
-  s.replace(0x46, 2, Le(1, 2));
-  s.replace(0x58 + 16, 8, Le(0x200, 4) + Le(0x200, 4));
-  return s;
-}
-
 const std::string kGuid("\xA3\x48\x4B\xBE\x98\x6C\x4A\xA9\x99\x4C\x53\x0A\x86\xD6\x48\x7D", 16);
 
 // The encoder side, written apart from the reader: the two keystreams.
@@ -190,7 +178,7 @@ std::string Entry(const Item& it, bool ea06, const std::string* stored = nullptr
 
 std::string Program(const std::vector<Item>& items, bool ea06) {
   const std::string marker = kGuid + (ea06 ? "AU3!EA06" : "AU3!EA05");
-  std::string s = Pe() + marker + kHash;
+  std::string s = testing::OverlayPe() + marker + kHash;
   for (const auto& it : items) s += Entry(it, ea06);
   return s + std::string(16, 'x') + marker;
 }
@@ -232,7 +220,7 @@ TEST_P(AutoItTest, LongBackReferencesUseEveryLengthStep) {
 TEST_P(AutoItTest, TruncatedInputsWarnAndNeverCrash) {
   const bool ea06 = GetParam();
   const std::string full = Program({{"C:\\a.exe", kPayload, true}, {"C:\\b.exe", kPayload, false}}, ea06);
-  const size_t start = Pe().size() + kGuid.size() + 8;
+  const size_t start = testing::OverlayPe().size() + kGuid.size() + 8;
   size_t warned = 0;
   for (size_t cut = start; cut < full.size(); ++cut) {
     auto r = testing::UnpackAll(full.substr(0, cut));
@@ -256,7 +244,7 @@ TEST_P(AutoItTest, CorruptEntriesWarn) {
   Item it{"C:\\b.exe", kPayload, true};
   std::string odd = "ZZ99" + Compress(kPayload, ea06).substr(4);
   const std::string marker = kGuid + (ea06 ? "AU3!EA06" : "AU3!EA05");
-  r = testing::UnpackAll(Pe() + marker + kHash + Entry(it, ea06, &odd));
+  r = testing::UnpackAll(testing::OverlayPe() + marker + kHash + Entry(it, ea06, &odd));
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_NE(r.warnings[0].find("ZZ99"), std::string::npos);
   EXPECT_TRUE(r.members.empty());
@@ -267,11 +255,11 @@ TEST_P(AutoItTest, CorruptEntriesWarn) {
   w.Put(5, 15);
   w.Put(0, 2);
   std::string bad = std::string(ea06 ? "EA06" : "EA05") + std::string("\0\0\0\x10", 4) + w.Finish();
-  r = testing::UnpackAll(Pe() + marker + kHash + Entry(it, ea06, &bad));
+  r = testing::UnpackAll(testing::OverlayPe() + marker + kHash + Entry(it, ea06, &bad));
   EXPECT_FALSE(r.warnings.empty());
 
   // A marker with no entry after it.
-  r = testing::UnpackAll(Pe() + marker + kHash + "garbage garbage");
+  r = testing::UnpackAll(testing::OverlayPe() + marker + kHash + "garbage garbage");
   EXPECT_TRUE(r.members.empty());
   EXPECT_FALSE(r.warnings.empty());
 }
@@ -292,7 +280,7 @@ TEST_P(AutoItTest, DeclaredSizesRespectTheMemberLimit) {
   std::string bomb = std::string(ea06 ? "EA06" : "EA05") + std::string("\x00\x10\x00\x00", 4) + w.Finish();
   Item it{"C:\\bomb", std::string(900, 'A'), true};
   const std::string marker = kGuid + (ea06 ? "AU3!EA06" : "AU3!EA05");
-  auto r = testing::UnpackAll(Pe() + marker + kHash + Entry(it, ea06, &bomb), l);
+  auto r = testing::UnpackAll(testing::OverlayPe() + marker + kHash + Entry(it, ea06, &bomb), l);
   EXPECT_TRUE(r.members.empty());
   EXPECT_FALSE(r.limits.empty());
 
@@ -306,7 +294,7 @@ TEST_P(AutoItTest, AMarkerInPlainDataIsPassedOver) {
   const bool ea06 = GetParam();
   const std::string marker = kGuid + (ea06 ? "AU3!EA06" : "AU3!EA05");
   std::string s = Program({{"C:\\a.exe", kPayload, true}}, ea06);
-  s.insert(Pe().size(), marker + "not a hash, no entries either");
+  s.insert(testing::OverlayPe().size(), marker + "not a hash, no entries either");
   auto r = testing::UnpackAll(s);
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
   ASSERT_EQ(r.members.size(), 1u);

@@ -11,18 +11,6 @@ namespace {
 
 using testing::Le;
 
-// A minimal PE file with one section ending at 0x400: its overlay starts there.
-std::string Pe() {
-  std::string s(0x400, '\0');
-  s[0] = 'M';
-  s[1] = 'Z';
-  s.replace(0x3C, 4, Le(0x40, 4));
-  s.replace(0x40, 4, std::string("PE\0\0", 4));
-  s.replace(0x46, 2, Le(1, 2));                  // one section
-  s.replace(0x58 + 16, 8, Le(0x200, 4) + Le(0x200, 4));  // raw size, raw pointer
-  return s;
-}
-
 std::string Entry(const std::string& name, const std::string& path, const std::string& data) {
   return name + '\0' + path + '\0' + "1.0.0.0" + '\0' + std::to_string(data.size()) + '\0' + data;
 }
@@ -62,7 +50,7 @@ std::string Header(const std::string& name, uint64_t size, uint64_t packed, uint
 }
 
 TEST(InstallShield, OverlayEntriesAreMembers) {
-  std::string s = Pe() + Entry("a.exe", "Disk1\\a.exe", "first file") + Entry("b.txt", "Disk1\\b.txt", "second");
+  std::string s = testing::OverlayPe() + Entry("a.exe", "Disk1\\a.exe", "first file") + Entry("b.txt", "Disk1\\b.txt", "second");
   auto r = testing::UnpackAll(s);
   ASSERT_GE(r.members.size(), 2u);
   EXPECT_EQ(r.members[0].first, "Disk1\\a.exe");
@@ -79,7 +67,7 @@ TEST(InstallShield, CabinetFilesAreInflatedFromTheirVolume) {
   std::string volume = Common(0);
   volume.resize(0x200, '\0');
   volume += packed;
-  std::string s = Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("clam.exe", payload.size(), packed.size())) +
+  std::string s = testing::OverlayPe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("clam.exe", payload.size(), packed.size())) +
                   Entry("data1.cab", "Disk1\\data1.cab", volume);
   auto r = testing::UnpackAll(s);
   bool found = false;
@@ -97,14 +85,14 @@ TEST(InstallShield, DamageIsAWarningNotACrash) {
   std::string volume = Common(0);
   volume.resize(0x200, '\0');
   volume += packed;
-  std::string s = Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("x", 1 << 20, 9999)) +
+  std::string s = testing::OverlayPe() + Entry("data1.hdr", "Disk1\\data1.hdr", Header("x", 1 << 20, 9999)) +
                   Entry("data1.cab", "Disk1\\data1.cab", volume);
   auto r = testing::UnpackAll(s);
   EXPECT_FALSE(r.warnings.empty());
   // A volume missing, and a descriptor pointing outside the header.
   std::string hdr = Header("y", 10, 10);
   hdr.resize(0x320);
-  auto r2 = testing::UnpackAll(Pe() + Entry("data1.hdr", "Disk1\\data1.hdr", hdr));
+  auto r2 = testing::UnpackAll(testing::OverlayPe() + Entry("data1.hdr", "Disk1\\data1.hdr", hdr));
   EXPECT_FALSE(r2.warnings.empty());
 }
 
@@ -144,7 +132,7 @@ std::string MsiWrapper(uint16_t count, const std::string& entries) {
   std::string h("InstallShield\0", 14);
   h += Le(count, 2);
   h.resize(46, '\0');
-  return Pe() + "NB10 debug data before the header" + h + entries;
+  return testing::OverlayPe() + "NB10 debug data before the header" + h + entries;
 }
 
 TEST(InstallShield, MsiWrapperFilesAreDeobfuscatedAndInflated) {
@@ -179,7 +167,7 @@ TEST(InstallShield, MsiWrapperDamageIsAWarning) {
 }
 
 TEST(InstallShield, NotAnOverlayNoMembersFromIt) {
-  auto r = testing::UnpackAll(Pe() + std::string(100, '\x01'));
+  auto r = testing::UnpackAll(testing::OverlayPe() + std::string(100, '\x01'));
   for (const auto& [name, data] : r.members) EXPECT_EQ(name.find("Disk1"), std::string::npos);
 }
 

@@ -32,6 +32,18 @@ inline std::string Le(uint64_t v, int bytes) {
   return s;
 }
 
+// A minimal PE file with one section ending at 0x400: its overlay starts there.
+inline std::string OverlayPe() {
+  std::string s(0x400, '\0');
+  s[0] = 'M';
+  s[1] = 'Z';
+  s.replace(0x3C, 4, Le(0x40, 4));
+  s.replace(0x40, 4, std::string("PE\0\0", 4));
+  s.replace(0x46, 2, Le(1, 2));                          // one section
+  s.replace(0x58 + 16, 8, Le(0x200, 4) + Le(0x200, 4));  // raw size, raw pointer
+  return s;
+}
+
 // Runs the reader for `data`'s detected type with `limits`.
 inline RecordingSink UnpackAll(std::string_view data, Limits limits = {}) {
   RecordingSink sink;
