@@ -174,6 +174,188 @@ def upx_stream(payload):
     return nrv2b_literals(payload.ljust(0x200, b"\0") + b"imports" + header)
 
 
+def mew_seeds(payload):
+    """fuzz_unpack_mew's input: a flag byte, then the loader's record (helpers,
+    entry, first destination), aPLib blocks of literals and the 0 after the
+    last; clamav-testfiles' clam-mew.exe record too when installed."""
+    def aplib_literals(data):
+        out, tag, left = bytearray(data[:1]), None, 0
+        def bit(b):
+            nonlocal tag, left
+            if left == 0:
+                tag, left = len(out), 8
+                out.append(0)
+            left -= 1
+            out[tag] |= b << left
+        for c in data[1:]:
+            bit(0)
+            out.append(c)
+        for b in (1, 1, 0):
+            bit(b)
+        out.append(0)
+        return bytes(out)
+    record = struct.pack("<III", 0x400100, 0x401000, 0x401000)
+    seeds = {"one": b"\0" + record + aplib_literals(payload) + struct.pack("<I", 0x402000) +
+             aplib_literals(b"PK\3\4" + payload) + struct.pack("<I", 0)}
+    real = Path("/usr/share/clamav-testfiles/clam-mew.exe")
+    if real.exists():
+        seeds["clam-mew"] = b"\0" + real.read_bytes()[0x21C:0x618]
+    return seeds
+
+
+def upack_seeds(payload):
+    """fuzz_unpack_upack's input: an even byte, the shift (8 - lc), a call
+    count and raw LZMA (lc=3 lp=0 pb=0) without its leading zero byte; an
+    odd byte and clamav-testfiles' clam-upack.exe when installed."""
+    raw = lzma.compress(payload * 4 + bytes(0x3000), format=lzma.FORMAT_RAW,
+                        filters=[{"id": lzma.FILTER_LZMA1, "lc": 3, "lp": 0, "pb": 0, "dict_size": 1 << 16}])
+    seeds = {"data": b"\0\5\0" + raw[1:]}
+    real = Path("/usr/share/clamav-testfiles/clam-upack.exe")
+    if real.exists():
+        seeds["clam-upack"] = b"\1" + real.read_bytes()
+    return seeds
+
+
+def petite_table(payload):
+    """fuzz_unpack_petite's even layout: a Petite loader section from its
+    table on (at 0x411000 + 0x1B8): one entry unpacking `payload` (literals
+    only, each XORed with the count still to produce) to 0x1000, the end,
+    and the stream at 0x411300."""
+    n = len(payload)
+    stream = bytearray(payload[:1])
+    for i in range(1, n):
+        if (i - 1) % 8 == 0:
+            stream.append(0)  # eight 0 bits: eight literals
+        stream.append(payload[i] ^ ((n - i) & 0xFF))
+    table = struct.pack("<IIIII", 0x11300, n, 0x1000, 0, 0)
+    return table.ljust(0x300 - 0x1B8, b"\0") + bytes(stream)
+
+
+def aspack_seeds(payload):
+    """fuzz_unpack_aspack's inputs: the unpacked size (2 bytes), the call
+    filter's mark byte, then an ASPack stream (no longer than the unpacked
+    size: the loader reads no further). One stream with fixed complete codes
+    (pre-code 4/5 bits, main 9/10, length 4/5, aligned 3: unused) and greedy
+    matches; clamav-testfiles' clam-aspack.exe blocks too when installed."""
+    bits = []
+
+    def put(v, n):
+        bits.extend((v >> b) & 1 for b in range(n - 1, -1, -1))
+
+    def canonical(lens):
+        codes, code = {}, 0
+        for length in range(1, 16):
+            for sym, l in enumerate(lens):
+                if l == length:
+                    codes[sym] = (code, length)
+                    code += 1
+            code <<= 1
+        return codes
+    pre = [4] * 13 + [5] * 6
+    lengths = [9] * (256 + 47) + [10] * 418 + [4] * 4 + [5] * 24 + [3] * 8
+    put(0, 1)
+    for l in pre:
+        put(l, 4)
+    pre_codes = canonical(pre)
+    for l in lengths:
+        put(*pre_codes[l])
+    main, lens = canonical(lengths[:721]), canonical(lengths[721:749])
+    extra = [0, 0] + [n // 2 for n in range(34)] + [17] * 14 + [18] * 8  # offset slot extra bits
+    base = [sum(1 << e for e in extra[:i]) for i in range(58)]
+    len_base = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192,
+                224]
+    len_extra = [0] * 8 + [n // 4 for n in range(4, 24)]
+    i = 0
+    while i < len(payload):
+        best, dist = 0, 0
+        for d in range(1, min(i, 256) + 1):
+            n = 0
+            while i + n < len(payload) and payload[i + n] == payload[i + n - d] and n < 264:
+                n += 1
+            if n > best:
+                best, dist = n, d
+        if best < 3:
+            put(*main[payload[i]])
+            i += 1
+            continue
+        value = dist + 2  # a new distance (dist - 1), after the three repeat codes
+        slot = max(k for k in range(58) if base[k] <= value)
+        low = min(best - 2, 7)
+        put(*main[256 + slot * 8 + low])
+        if low == 7:
+            ls = max(k for k in range(28) if len_base[k] <= best - 9)
+            put(*lens[ls])
+            put(best - 9 - len_base[ls], len_extra[ls])
+        put(value - base[slot], extra[slot])
+        i += best
+    bits += [0] * (-len(bits) % 8)
+    stream = bytes(int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8))
+    seeds = {"stream": struct.pack("<HB", len(payload), 0) + stream}
+    real = Path("/usr/share/clamav-testfiles/clam-aspack.exe")
+    if real.exists():
+        d = real.read_bytes()
+        seeds["clam-aspack-rdata"] = struct.pack("<HB", 0x200, 0) + d[0x600:0x800]
+        seeds["clam-aspack-clam"] = struct.pack("<HB", 0x1000, 0) + d[0xA00:0xC00]
+    return seeds
+
+
+def wwpack_literals(data):
+    """A WWPack32 block of literal bytes only, then the end code: bits MSB
+    first in 32-bit little-endian words, the next word reserved as soon as
+    one is full, bytes after the word in use."""
+    out, state = bytearray(b"\0\0\0\0"), {"at": 0, "used": 0}
+
+    def bit(b):
+        if b:
+            w = struct.unpack_from("<I", out, state["at"])[0] | (1 << (31 - state["used"]))
+            struct.pack_into("<I", out, state["at"], w)
+        state["used"] += 1
+        if state["used"] == 32:
+            state["at"], state["used"] = len(out), 0
+            out.extend(b"\0\0\0\0")
+
+    for c in data:
+        bit(0)
+        out.append(c)
+    for b in "11111" + "1" * 9:  # a two-byte copy (1, 11), offset kind 3 (11), nine 1s: the end
+        bit(int(b))
+    return bytes(out.ljust((len(out) + 3) // 4 * 4, b"\0"))
+
+
+def yc_seeds(payload):
+    """fuzz_unpack_yc's inputs: the ".text" raw size (2 bytes), its raw data
+    (encrypted), then the "yC" section's raw data: a variant A loader whose
+    first decryptor is "sub al, cl" and whose sections' decryptor is
+    "xor al, 0x5A; rol al, cl" (nops after); clamav-testfiles' clam-yc.exe
+    sections too when installed."""
+    length, oep = 0xB6B, 0x1000
+
+    def rol(v, n):
+        n &= 7
+        return ((v << n) | (v >> (8 - n))) & 0xFF if n else v
+    text = bytearray(payload[:0x200].ljust(0x200, b"\0"))
+    for i in range(len(text)):  # the inverse of the sections' decryptor
+        cl = (len(text) - i) & 0xFF
+        text[i] = rol(text[i], 8 - (cl & 7)) ^ 0x5A
+    yc = bytearray(0xE00)
+    a, c = 0x401000, 0x402000
+    ep = (b"\x55\x8b\xec\x53\x56\x57\x60\xe8\0\0\0\0\x5d\x81\xed" + struct.pack("<I", a) + b"\xb9" +
+          struct.pack("<I", c + length) + b"\x81\xe9" + struct.pack("<I", c) + b"\x8b\xd5\x81\xc2" +
+          struct.pack("<I", a - 0x6C + 0xC6) + b"\x8d\x3a\x8b\xf7\x33\xc0\xeb\x04\x90\xeb\x01\xc2\xac" +
+          b"\x2a\xc1".ljust(0x30, b"\x90") + b"\xaa\xe2\xcc")
+    yc[0x60:0x60 + len(ep)] = ep
+    yc[0x457:0x457 + 0x30] = b"\x34\x5a\xd2\xc0".ljust(0x30, b"\x90")
+    yc[0xA0F:0xA13] = struct.pack("<I", oep)
+    for i in range(length):  # the inverse of the first decryptor
+        yc[0xC6 + i] = (yc[0xC6 + i] + ((length - i) & 0xFF)) & 0xFF
+    seeds = {"variant-a": struct.pack("<H", len(text)) + bytes(text) + bytes(yc)}
+    real = Path("/usr/share/clamav-testfiles/clam-yc.exe")
+    if real.exists():
+        d = real.read_bytes()
+        seeds["clam-yc"] = struct.pack("<H", 0x600) + d[0x400:0xA00] + d[0xC00:]
+    return seeds
+
+
 def is_cabinet(name, data):
     """An InstallShield cabinet set (header and volume 1) holding one file."""
     common = lambda desc: b"ISc(" + struct.pack("<IIII", 0x01009500, 0, desc, 0x100)
@@ -377,6 +559,18 @@ def main():
         "fuzz_pe_layout": {"one": pe32([(0x1000, 0x200, 0x400, 0x200), (0x2000, 0x300, 0x600, 0x200)], 0x2010),
                            "headers-ep": pe32([(0x1000, 0x200, 0x400, 0x200)], 0x300)},
         "fuzz_unpack_upx": {"one": b"\0" + upx_stream(PAYLOAD), "empty": b"\0" + nrv2b_literals(b"")},
+        "fuzz_unpack_mew": mew_seeds(PAYLOAD),
+        "fuzz_unpack_upack": upack_seeds(PAYLOAD),
+        "fuzz_unpack_aspack": aspack_seeds(PAYLOAD * 8),
+        "fuzz_unpack_yc": yc_seeds(PAYLOAD),
+        # The first byte picks the layout: even, a loader section from its table; odd, a whole file.
+        "fuzz_unpack_petite": dict({"table": b"\0" + petite_table(PAYLOAD)},
+                                   **({"file": b"\1" + Path("/usr/share/clamav-testfiles/clam-petite.exe").read_bytes()}
+                                      if Path("/usr/share/clamav-testfiles/clam-petite.exe").exists() else {})),
+        # The first byte picks the layout: even, one packed block; odd, a whole file.
+        "fuzz_unpack_wwpack": dict({"block": b"\0" + wwpack_literals(PAYLOAD)},
+                                   **({"file": b"\1" + Path("/usr/share/clamav-testfiles/clam-wwpack.exe").read_bytes()}
+                                      if Path("/usr/share/clamav-testfiles/clam-wwpack.exe").exists() else {})),
         "fuzz_unpack_sis": {"r6": sis([("!:\\sys\\bin\\x.exe", PAYLOAD), ("!:\\y.txt", b"hello")]),
                             "r6-stored": sis([("!:\\x.exe", PAYLOAD)], compress=False),
                             "r5": sis([("!:\\x.exe", PAYLOAD)], release6=False)},

@@ -2,7 +2,8 @@
 // bytes of a PE file (droppers, self-extractors, unpacked images) is scanned
 // as a file of its own, from its "MZ" to the end of the parent — the same
 // extent clamscan scans, so whole-file hash signatures of a payload that was
-// appended last match.
+// appended last match. And a ZIP archive inside a PE file (a self-extracting
+// archive, or the payload of an unpacked image): clamscan's "ZIP-SFX".
 #include <cstring>
 #include <string>
 
@@ -50,6 +51,22 @@ size_t PeOverlayStart(std::string_view data) {
     if (raw_end > end) end = static_cast<size_t>(raw_end);
   }
   return end;
+}
+
+Status ReadSfxZip(std::string_view data, Context& ctx) {
+  const size_t at = data.find(std::string_view("PK\3\4", 4), 1);
+  if (at == std::string_view::npos) return Status::Ok();
+  // To the end of the end-of-central-directory record after it (and its
+  // comment), or to the end of the parent.
+  size_t end = data.size();
+  const size_t eocd = data.find(std::string_view("PK\5\6", 4), at);
+  if (eocd != std::string_view::npos && data.size() - eocd >= 22) {
+    const size_t with_comment = eocd + 22 + Le16(reinterpret_cast<const uint8_t*>(data.data()) + eocd + 20);
+    if (with_comment <= data.size()) end = with_comment;
+  }
+  if (ctx.Stopped() || !ctx.Admit(end - at)) return Status::Ok();
+  ctx.sink.Member("sfx-zip@" + std::to_string(at), data.substr(at, end - at), MemberKind::kEmbedded);
+  return Status::Ok();
 }
 
 Status ReadEmbeddedPe(std::string_view data, Context& ctx) {

@@ -99,9 +99,20 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
 // The readers (one file each).
 Status ReadArchive(FileType type, std::string_view data, Context& ctx);  // archive.cc (libarchive)
 Status ReadEmbeddedPe(std::string_view data, Context& ctx);               // pe.cc
+// The ZIP archive inside a PE file, from its first local header ("ZIP-SFX").
+Status ReadSfxZip(std::string_view data, Context& ctx);                   // pe.cc
 // A UPX-packed PE file, unpacked into the file it was made from (one
 // member); `*stop` when the sink ended the scan.
 Status ReadUpx(std::string_view data, Context& ctx, bool* stop);  // upx.cc
+// PE files made by other executable packers, each unpacked into a PE image
+// (one member, looked inside like any PE); `*stop` when the sink ended the
+// scan. A file that is not theirs is left alone (no member, no warning).
+Status ReadAspack(std::string_view data, Context& ctx, bool* stop);  // aspack.cc
+Status ReadMew(std::string_view data, Context& ctx, bool* stop);     // mew.cc
+Status ReadPetite(std::string_view data, Context& ctx, bool* stop);  // petite.cc
+Status ReadUpack(std::string_view data, Context& ctx, bool* stop);   // upack.cc
+Status ReadWwpack(std::string_view data, Context& ctx, bool* stop);  // wwpack.cc
+Status ReadYc(std::string_view data, Context& ctx, bool* stop);      // yc.cc
 // The blocks of an NSIS installer (script and files); `*stop` when the
 // sink ended the scan.
 Status ReadNsis(std::string_view data, Context& ctx, bool* stop);  // nsis.cc

@@ -53,4 +53,13 @@ inline RecordingSink UnpackAll(std::string_view data, Limits limits = {}) {
   return sink;
 }
 
+// The ZIP archive ReadSfxZip finds in a PE file (empty if none).
+inline std::string SfxZip(std::string_view pe) {
+  RecordingSink sink;
+  Budget budget(Limits{});
+  Context ctx{budget, sink, 1};
+  (void)ReadSfxZip(pe, ctx);
+  return sink.members.empty() ? std::string() : sink.members[0].second;
+}
+
 }  // namespace vigil::unpack::testing
