@@ -356,6 +356,66 @@ def yc_seeds(payload):
     return seeds
 
 
+def pespin_seeds(payload):
+    """fuzz_unpack_pespin's inputs (first byte even): the ".text" raw size
+    (2 bytes), its raw data (an aPLib stream of literals, xored and
+    encrypted), then the loader section's raw data, built by running
+    PESpin's loader steps backwards (lib/unpack/pespin.cc); the checksum
+    covers no byte, so the fixed headers do not matter. First byte odd:
+    clamav-testfiles' clam-pespin.exe when installed."""
+    data = payload[:1 + (min(len(payload), 0x800) - 1) // 8 * 8]  # whole tag bytes
+    packed = bytearray(data[:1])
+    for i in range(1, len(data), 8):  # tag byte of 8 literal bits, then the bytes
+        chunk = data[i:i + 8]
+        packed += b"\0" + chunk
+    packed += b"\xc0\0"  # 110, then offset 0: the end
+    text = bytearray(packed)
+    loader = bytearray(0x3400)
+    total = 0x400 + len(text) + len(loader)  # the file the fuzzer builds
+
+    def u32(at, v):
+        loader[at:at + 4] = struct.pack("<I", v & 0xFFFFFFFF)
+
+    def xor_stream(buf, at, n, key, poly, when_one):
+        for i in range(n):
+            out = key & 1
+            key >>= 1
+            if out == when_one:
+                key ^= poly
+            buf[at + i] ^= key & 0xFF
+    loader[4:14] = b"\xe8\0\0\0\0\x8b\x1c\x24\x83\xc3"
+    loader[0xDB:0xE5] = b"\xbb\x91\0\0\0\xb9" + struct.pack("<I", 0x11FE)
+    u32(0x26EB, 0x47B3F060)
+    u32(0x26F0, 0x5A0)
+    u32(0x429, total)  # the checksum covers no byte: 0xFFFFFFFF
+    key = 0x3523A0F5
+    u32(0x3217, key + 0xFFFFFFFF)
+    u32(0x3207, 1)
+    u32(0x644, 0x180)
+    u32(0x650, 0x43A806DB)
+    u32(0x28DD, 0x1A1)
+    loader[0x28EC:0x28EC + 0x25] = b"\x32\xc1".ljust(0x24, b"\x90") + b"\xaa"  # xor al, cl
+    u32(0x6F1, 1)
+    loader[0x755:0x755 + 0x25] = b"\x04\x11".ljust(0x24, b"\x90") + b"\xaa"  # add al, 0x11
+    u32(0x3061, 1)
+    for i in range(len(text)):  # backwards: step 7
+        text[i] = (text[i] - 0x11) & 0xFF
+    for i in range(0x1A1):  # step 6
+        loader[0x6D4 + i] ^= (0x1A1 - i) & 0xFF
+    xor_stream(loader, 0x28D3, 0x180, 0x43A806DB, 0xED43AF32, 1)  # step 5
+    xor_stream(text, 0, len(text), key, 0xED43AF31, 0)  # step 4
+    xor_stream(loader, 0x2D5, 0x5A0, 0x47B3F060, 0x8C328834, 1)  # step 2
+    k = 0x91
+    for i in range(0x1FE5 + 0x11FE - 1, 0x1FE5 - 1, -1):  # step 1
+        loader[i] ^= k
+        k = (k - 1) & 0xFF
+    seeds = {"synthetic": b"\0" + struct.pack("<H", len(text)) + bytes(text) + bytes(loader)}
+    real = Path("/usr/share/clamav-testfiles/clam-pespin.exe")
+    if real.exists():
+        seeds["clam-pespin"] = b"\1" + real.read_bytes()
+    return seeds
+
+
 def is_cabinet(name, data):
     """An InstallShield cabinet set (header and volume 1) holding one file."""
     common = lambda desc: b"ISc(" + struct.pack("<IIII", 0x01009500, 0, desc, 0x100)
@@ -563,6 +623,7 @@ def main():
         "fuzz_unpack_upack": upack_seeds(PAYLOAD),
         "fuzz_unpack_aspack": aspack_seeds(PAYLOAD * 8),
         "fuzz_unpack_yc": yc_seeds(PAYLOAD),
+        "fuzz_unpack_pespin": pespin_seeds(PAYLOAD * 8),
         # The first byte picks the layout: even, a loader section from its table; odd, a whole file.
         "fuzz_unpack_petite": dict({"table": b"\0" + petite_table(PAYLOAD)},
                                    **({"file": b"\1" + Path("/usr/share/clamav-testfiles/clam-petite.exe").read_bytes()}

@@ -19,16 +19,7 @@
 // is a call, E8), the aPLib blocks only unpack that stage and the rest of
 // the program follows the terminating 0 as LZMA streams (below).
 //
-// aPLib: a first literal byte, then a bit stream (tag bytes read MSB first,
-// a new tag byte taken when the previous one is used up) interleaved with
-// whole bytes. 0: a literal byte follows. 10: a gamma number g (1, then
-// data bits each followed by a continue bit); right after a literal, g = 2
-// repeats the last offset with a gamma length, else the offset is
-// (g - 3, or g - 2 after a match) * 256 + the next byte and the length a
-// gamma number, one more from offset 1280 and from 32000, two more below
-// 128. 110: one byte, offset its upper 7 bits (0 ends the block), length 2
-// plus its low bit. 111: a 4-bit offset, 0 a zero byte, else one byte
-// copied from that far back.
+// aPLib streams are decoded by aplib.h.
 //
 // LZMA stage: [u32 length to fix up, when the stage's code at +8 is a
 // "push eax" (50)], a u32 scratch address (the decoder's probability
@@ -52,6 +43,7 @@
 #include <vector>
 
 #include "match/exe.h"
+#include "unpack/aplib.h"
 #include "unpack/lzma_like.h"
 #include "unpack/unpack.h"
 
@@ -76,119 +68,6 @@ bool Has(std::string_view d, size_t off, size_t n) { return off <= d.size() && d
 constexpr int kMaxBlocks = 4096;
 // LZMA streams per file, for the same reason.
 constexpr int kMaxLzmaStreams = 256;
-
-// aPLib's bit stream: tag bytes read MSB first, whole bytes in between.
-class TagBits {
- public:
-  TagBits(std::string_view in, size_t pos) : in_(in), pos_(pos) {}
-  // -1 when the input ran out.
-  int Bit() {
-    if (left_ == 0) {
-      if (pos_ >= in_.size()) return -1;
-      tag_ = static_cast<uint8_t>(in_[pos_++]);
-      left_ = 8;
-    }
-    --left_;
-    return tag_ >> left_ & 1;
-  }
-  int Byte() { return pos_ < in_.size() ? static_cast<uint8_t>(in_[pos_++]) : -1; }
-  // 1, then data bits each followed by a continue bit; false when the input
-  // ran out or the number passed 2^32.
-  bool Gamma(uint64_t* v) {
-    *v = 1;
-    for (;;) {
-      int b = Bit(), more = b < 0 ? -1 : Bit();
-      if (more < 0) return false;
-      *v = *v * 2 + static_cast<uint64_t>(b);
-      if (*v > 0xFFFFFFFFull) return false;
-      if (!more) return true;
-    }
-  }
-  size_t pos() const { return pos_; }
-
- private:
-  std::string_view in_;
-  size_t pos_;
-  uint8_t tag_ = 0;
-  int left_ = 0;
-};
-
-enum class Block { kDone, kTruncated, kCorrupt, kOverLimit };
-
-// One aPLib block from in[*pos] into `out` (emptied first), at most `limit`
-// bytes; `*pos` is left after the block's end byte.
-Block Aplib(std::string_view in, size_t* pos, size_t limit, std::string* out) {
-  out->clear();
-  TagBits r(in, *pos);
-  int first = r.Byte();
-  if (first < 0) return Block::kTruncated;
-  if (limit == 0) return Block::kOverLimit;
-  out->push_back(static_cast<char>(first));
-  bool after_match = false;
-  uint64_t last = 0;
-  for (;;) {
-    int b = r.Bit();
-    if (b < 0) return Block::kTruncated;
-    uint64_t off, len;
-    if (b == 0) {  // literal
-      int c = r.Byte();
-      if (c < 0) return Block::kTruncated;
-      if (out->size() >= limit) return Block::kOverLimit;
-      out->push_back(static_cast<char>(c));
-      after_match = false;
-      continue;
-    }
-    if ((b = r.Bit()) < 0) return Block::kTruncated;
-    if (b == 0) {  // 10: gamma-coded offset
-      uint64_t g;
-      if (!r.Gamma(&g)) return Block::kTruncated;
-      if (!after_match && g == 2) {
-        off = last;
-        if (!r.Gamma(&len)) return Block::kTruncated;
-      } else {
-        int low = r.Byte();
-        if (low < 0 || !r.Gamma(&len)) return Block::kTruncated;
-        off = ((g - (after_match ? 2 : 3)) << 8) + static_cast<uint64_t>(low);
-        if (off >= 32000) ++len;
-        if (off >= 1280) ++len;
-        if (off < 128) len += 2;
-        last = off;
-      }
-      after_match = true;
-    } else {
-      if ((b = r.Bit()) < 0) return Block::kTruncated;
-      if (b == 0) {  // 110: short match, or the end
-        int c = r.Byte();
-        if (c < 0) return Block::kTruncated;
-        off = static_cast<uint64_t>(c) >> 1;
-        if (off == 0) {
-          *pos = r.pos();
-          return Block::kDone;
-        }
-        len = 2 + static_cast<uint64_t>(c & 1);
-        last = off;
-        after_match = true;
-      } else {  // 111: one byte from up to 15 back, or a zero byte
-        off = 0;
-        for (int i = 0; i < 4; ++i) {
-          if ((b = r.Bit()) < 0) return Block::kTruncated;
-          off = off * 2 + static_cast<uint64_t>(b);
-        }
-        after_match = false;
-        len = 1;
-        if (off == 0) {
-          if (out->size() >= limit) return Block::kOverLimit;
-          out->push_back('\0');
-          continue;
-        }
-      }
-    }
-    if (off == 0 || off > out->size()) return Block::kCorrupt;
-    if (len > limit - out->size()) return Block::kOverLimit;
-    size_t from = out->size() - static_cast<size_t>(off);
-    for (uint64_t i = 0; i < len; ++i) out->push_back((*out)[from + static_cast<size_t>(i)]);
-  }
-}
 
 // The unpacked image: the space from the empty section's address on, as
 // far as blocks were written, at most `limit` bytes.
@@ -350,14 +229,15 @@ Status ReadMew(std::string_view data, Context& ctx, bool* stop) {
       break;
     }
     const size_t room = dest < limit ? limit - static_cast<size_t>(dest) : 0;
-    Block r = Aplib(in, &pos, room, &block);
+    block.clear();
+    const aplib::Result r = aplib::Unpack(in, &pos, room, block);
     image.Put(dest, block);
-    if (r == Block::kOverLimit) {
+    if (r == aplib::Result::kOverLimit) {
       over = true;
       break;
     }
-    if (r != Block::kDone) {
-      problem = r == Block::kTruncated ? "the packed data is truncated" : "the packed data is corrupt";
+    if (r != aplib::Result::kDone) {
+      problem = r == aplib::Result::kTruncated ? "the packed data is truncated" : "the packed data is corrupt";
       break;
     }
     if (!Has(in, pos, 4)) {

@@ -64,7 +64,7 @@ Status Unpack(FileType type, std::string_view data, MemberKind kind, Context& ct
       // reader into trying the still encrypted data.
       CountingSink counting(ctx.sink);
       Context packed{ctx.budget, counting, ctx.depth};
-      for (Reader read : {ReadYc, ReadUpx, ReadAspack, ReadMew, ReadPetite, ReadUpack, ReadWwpack}) {
+      for (Reader read : {ReadYc, ReadPespin, ReadUpx, ReadAspack, ReadMew, ReadPetite, ReadUpack, ReadWwpack}) {
         bool stop = false;
         VIGIL_RETURN_IF_ERROR(read(data, packed, &stop));
         if (stop || ctx.Stopped()) return Status::Ok();

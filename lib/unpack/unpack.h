@@ -113,6 +113,7 @@ Status ReadPetite(std::string_view data, Context& ctx, bool* stop);  // petite.c
 Status ReadUpack(std::string_view data, Context& ctx, bool* stop);   // upack.cc
 Status ReadWwpack(std::string_view data, Context& ctx, bool* stop);  // wwpack.cc
 Status ReadYc(std::string_view data, Context& ctx, bool* stop);      // yc.cc
+Status ReadPespin(std::string_view data, Context& ctx, bool* stop);  // pespin.cc
 // The blocks of an NSIS installer (script and files); `*stop` when the
 // sink ended the scan.
 Status ReadNsis(std::string_view data, Context& ctx, bool* stop);  // nsis.cc
