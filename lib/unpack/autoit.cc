@@ -35,10 +35,34 @@
 // EA05/JB00 and "literal" for EA06.
 //
 // Each entry is a member: FileInstall payloads under their source file's
-// name, the EA05 script as "script.au3", the EA06 script (AutoIt's token
-// form, not turned back into text here) as "script.a3x".
+// name, the EA05 script as "script.au3". The EA06 script is stored in
+// AutoIt's token form; like clamscan, it is turned back into text (see
+// Detokenize) and handed on as "script.au3", or, when the tokens do not
+// decode, as they are ("script.a3x") with a warning.
+//
+// The token form (as described by ClamAV's libclamav/autoit.c, whose word
+// tables as of ClamAV 1.4.6 give the numbering below; everything
+// little-endian): a u32 count of lines, then tokens, each one byte of kind
+// and its operands:
+//   0x00 u32  keyword number (kKeywords);
+//   0x01 u32  built-in function number (kFunctions);
+//   0x05 i32, 0x10 i64, 0x20 double  number literals;
+//   0x30..0x37 u32 n, then n UTF-16 code units, each xor n: a name or a
+//        string (0x32 macro "@", 0x33 variable "$", 0x34 user function,
+//        0x35 object member ".", 0x36 string in quotes, 0x37 directive,
+//        which clamscan writes without its "#"; 0x30 and 0x31 other words);
+//   0x40..0x58  operators (kOperators);
+//   0x7F  end of a line.
+// The text is the one clamscan 1.4.6 writes (checked byte for byte on
+// clamav-testfiles' clam.ea06.exe): words in upper case as the tables
+// have them, each token followed by one space except user function names,
+// integers as 0x and 8 or 16 lower-case hex digits, doubles as printf's
+// "%g", lines ended by a bare "\n"; names and strings narrowed to bytes
+// as clamscan does it (see Narrow).
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -56,6 +80,7 @@ constexpr std::string_view kMarker(
 constexpr size_t kHashSize = 16;     // after "AU3!EA0x"
 constexpr size_t kTimesSize = 16;    // two FILETIMEs per entry
 constexpr size_t kMaxNameChars = 4096;
+constexpr std::string_view kEa06Script = ">>>AUTOIT SCRIPT<<<";
 // A longer back reference than this is not believed (it would take some
 // 16 MiB of 0xFF bytes to encode).
 constexpr uint64_t kMaxRun = 1ull << 32;
@@ -262,12 +287,230 @@ std::string Utf16ToUtf8(std::string_view in) {
   return out;
 }
 
+// The EA06 token form's words, by number, spelled as clamscan 1.4.6 spells
+// them (keyword 0 is not a keyword; clamscan shows it as "UNKNOWN_0").
+constexpr std::string_view kKeywords[] = {
+    "UNKNOWN_0", "AND",          "OR",      "NOT",   "IF",        "THEN",    "ELSE",      "ELSEIF",       "ENDIF",
+    "WHILE",     "WEND",         "DO",      "UNTIL", "FOR",       "NEXT",    "TO",        "STEP",         "IN",
+    "EXITLOOP",  "CONTINUELOOP", "SELECT",  "CASE",  "ENDSELECT", "SWITCH",  "ENDSWITCH", "CONTINUECASE", "DIM",
+    "REDIM",     "LOCAL",        "GLOBAL",  "CONST", "STATIC",    "FUNC",    "ENDFUNC",   "RETURN",       "EXIT",
+    "BYREF",     "WITH",         "ENDWITH", "TRUE",  "FALSE",     "DEFAULT", "NULL",      "VOLATILE",     "ENUM"};
+
+// AutoIt's built-in functions, in the order of their numbers.
+// clang-format off
+constexpr std::string_view kFunctions[] = {
+    "ABS", "ACOS", "ADLIBREGISTER", "ADLIBUNREGISTER", "ASC", "ASCW", "ASIN", "ASSIGN", "ATAN", "AUTOITSETOPTION",
+    "AUTOITWINGETTITLE", "AUTOITWINSETTITLE", "BEEP", "BINARY", "BINARYLEN", "BINARYMID", "BINARYTOSTRING",
+    "BITAND", "BITNOT", "BITOR", "BITROTATE", "BITSHIFT", "BITXOR", "BLOCKINPUT", "BREAK", "CALL", "CDTRAY",
+    "CEILING", "CHR", "CHRW", "CLIPGET", "CLIPPUT", "CONSOLEREAD", "CONSOLEWRITE", "CONSOLEWRITEERROR",
+    "CONTROLCLICK", "CONTROLCOMMAND", "CONTROLDISABLE", "CONTROLENABLE", "CONTROLFOCUS", "CONTROLGETFOCUS",
+    "CONTROLGETHANDLE", "CONTROLGETPOS", "CONTROLGETTEXT", "CONTROLHIDE", "CONTROLLISTVIEW", "CONTROLMOVE",
+    "CONTROLSEND", "CONTROLSETTEXT", "CONTROLSHOW", "CONTROLTREEVIEW", "COS", "DEC", "DIRCOPY", "DIRCREATE",
+    "DIRGETSIZE", "DIRMOVE", "DIRREMOVE", "DLLCALL", "DLLCALLADDRESS", "DLLCALLBACKFREE", "DLLCALLBACKGETPTR",
+    "DLLCALLBACKREGISTER", "DLLCLOSE", "DLLOPEN", "DLLSTRUCTCREATE", "DLLSTRUCTGETDATA", "DLLSTRUCTGETPTR",
+    "DLLSTRUCTGETSIZE", "DLLSTRUCTSETDATA", "DRIVEGETDRIVE", "DRIVEGETFILESYSTEM", "DRIVEGETLABEL",
+    "DRIVEGETSERIAL", "DRIVEGETTYPE", "DRIVEMAPADD", "DRIVEMAPDEL", "DRIVEMAPGET", "DRIVESETLABEL",
+    "DRIVESPACEFREE", "DRIVESPACETOTAL", "DRIVESTATUS", "DUMMYSPEEDTEST", "ENVGET", "ENVSET", "ENVUPDATE", "EVAL",
+    "EXECUTE", "EXP", "FILECHANGEDIR", "FILECLOSE", "FILECOPY", "FILECREATENTFSLINK", "FILECREATESHORTCUT",
+    "FILEDELETE", "FILEEXISTS", "FILEFINDFIRSTFILE", "FILEFINDNEXTFILE", "FILEFLUSH", "FILEGETATTRIB",
+    "FILEGETENCODING", "FILEGETLONGNAME", "FILEGETPOS", "FILEGETSHORTCUT", "FILEGETSHORTNAME", "FILEGETSIZE",
+    "FILEGETTIME", "FILEGETVERSION", "FILEINSTALL", "FILEMOVE", "FILEOPEN", "FILEOPENDIALOG", "FILEREAD",
+    "FILEREADLINE", "FILEREADTOARRAY", "FILERECYCLE", "FILERECYCLEEMPTY", "FILESAVEDIALOG", "FILESELECTFOLDER",
+    "FILESETATTRIB", "FILESETEND", "FILESETPOS", "FILESETTIME", "FILEWRITE", "FILEWRITELINE", "FLOOR",
+    "FTPSETPROXY", "FUNCNAME", "GUICREATE", "GUICTRLCREATEAVI", "GUICTRLCREATEBUTTON", "GUICTRLCREATECHECKBOX",
+    "GUICTRLCREATECOMBO", "GUICTRLCREATECONTEXTMENU", "GUICTRLCREATEDATE", "GUICTRLCREATEDUMMY",
+    "GUICTRLCREATEEDIT", "GUICTRLCREATEGRAPHIC", "GUICTRLCREATEGROUP", "GUICTRLCREATEICON", "GUICTRLCREATEINPUT",
+    "GUICTRLCREATELABEL", "GUICTRLCREATELIST", "GUICTRLCREATELISTVIEW", "GUICTRLCREATELISTVIEWITEM",
+    "GUICTRLCREATEMENU", "GUICTRLCREATEMENUITEM", "GUICTRLCREATEMONTHCAL", "GUICTRLCREATEOBJ", "GUICTRLCREATEPIC",
+    "GUICTRLCREATEPROGRESS", "GUICTRLCREATERADIO", "GUICTRLCREATESLIDER", "GUICTRLCREATETAB",
+    "GUICTRLCREATETABITEM", "GUICTRLCREATETREEVIEW", "GUICTRLCREATETREEVIEWITEM", "GUICTRLCREATEUPDOWN",
+    "GUICTRLDELETE", "GUICTRLGETHANDLE", "GUICTRLGETSTATE", "GUICTRLREAD", "GUICTRLRECVMSG",
+    "GUICTRLREGISTERLISTVIEWSORT", "GUICTRLSENDMSG", "GUICTRLSENDTODUMMY", "GUICTRLSETBKCOLOR", "GUICTRLSETCOLOR",
+    "GUICTRLSETCURSOR", "GUICTRLSETDATA", "GUICTRLSETDEFBKCOLOR", "GUICTRLSETDEFCOLOR", "GUICTRLSETFONT",
+    "GUICTRLSETGRAPHIC", "GUICTRLSETIMAGE", "GUICTRLSETLIMIT", "GUICTRLSETONEVENT", "GUICTRLSETPOS",
+    "GUICTRLSETRESIZING", "GUICTRLSETSTATE", "GUICTRLSETSTYLE", "GUICTRLSETTIP", "GUIDELETE", "GUIGETCURSORINFO",
+    "GUIGETMSG", "GUIGETSTYLE", "GUIREGISTERMSG", "GUISETACCELERATORS", "GUISETBKCOLOR", "GUISETCOORD",
+    "GUISETCURSOR", "GUISETFONT", "GUISETHELP", "GUISETICON", "GUISETONEVENT", "GUISETSTATE", "GUISETSTYLE",
+    "GUISTARTGROUP", "GUISWITCH", "HEX", "HOTKEYSET", "HTTPSETPROXY", "HTTPSETUSERAGENT", "HWND", "INETCLOSE",
+    "INETGET", "INETGETINFO", "INETGETSIZE", "INETREAD", "INIDELETE", "INIREAD", "INIREADSECTION",
+    "INIREADSECTIONNAMES", "INIRENAMESECTION", "INIWRITE", "INIWRITESECTION", "INPUTBOX", "INT", "ISADMIN",
+    "ISARRAY", "ISBINARY", "ISBOOL", "ISDECLARED", "ISDLLSTRUCT", "ISFLOAT", "ISFUNC", "ISHWND", "ISINT",
+    "ISKEYWORD", "ISMAP", "ISNUMBER", "ISOBJ", "ISPTR", "ISSTRING", "LOG", "MAPAPPEND", "MAPEXISTS", "MAPKEYS",
+    "MAPREMOVE", "MEMGETSTATS", "MOD", "MOUSECLICK", "MOUSECLICKDRAG", "MOUSEDOWN", "MOUSEGETCURSOR",
+    "MOUSEGETPOS", "MOUSEMOVE", "MOUSEUP", "MOUSEWHEEL", "MSGBOX", "NUMBER", "OBJCREATE", "OBJCREATEINTERFACE",
+    "OBJEVENT", "OBJGET", "OBJNAME", "ONAUTOITEXITREGISTER", "ONAUTOITEXITUNREGISTER", "OPT", "PING",
+    "PIXELCHECKSUM", "PIXELGETCOLOR", "PIXELSEARCH", "PROCESSCLOSE", "PROCESSEXISTS", "PROCESSGETSTATS",
+    "PROCESSLIST", "PROCESSSETPRIORITY", "PROCESSWAIT", "PROCESSWAITCLOSE", "PROGRESSOFF", "PROGRESSON",
+    "PROGRESSSET", "PTR", "RANDOM", "REGDELETE", "REGENUMKEY", "REGENUMVAL", "REGREAD", "REGWRITE", "ROUND", "RUN",
+    "RUNAS", "RUNASWAIT", "RUNWAIT", "SEND", "SENDKEEPACTIVE", "SETERROR", "SETEXTENDED", "SHELLEXECUTE",
+    "SHELLEXECUTEWAIT", "SHUTDOWN", "SIN", "SLEEP", "SOUNDPLAY", "SOUNDSETWAVEVOLUME", "SPLASHIMAGEON",
+    "SPLASHOFF", "SPLASHTEXTON", "SQRT", "SRANDOM", "STATUSBARGETTEXT", "STDERRREAD", "STDINWRITE", "STDIOCLOSE",
+    "STDOUTREAD", "STRING", "STRINGADDCR", "STRINGCOMPARE", "STRINGFORMAT", "STRINGFROMASCIIARRAY", "STRINGINSTR",
+    "STRINGISALNUM", "STRINGISALPHA", "STRINGISASCII", "STRINGISDIGIT", "STRINGISFLOAT", "STRINGISINT",
+    "STRINGISLOWER", "STRINGISSPACE", "STRINGISUPPER", "STRINGISXDIGIT", "STRINGLEFT", "STRINGLEN", "STRINGLOWER",
+    "STRINGMID", "STRINGREGEXP", "STRINGREGEXPREPLACE", "STRINGREPLACE", "STRINGREVERSE", "STRINGRIGHT",
+    "STRINGSPLIT", "STRINGSTRIPCR", "STRINGSTRIPWS", "STRINGTOASCIIARRAY", "STRINGTOBINARY", "STRINGTRIMLEFT",
+    "STRINGTRIMRIGHT", "STRINGUPPER", "TAN", "TCPACCEPT", "TCPCLOSESOCKET", "TCPCONNECT", "TCPLISTEN",
+    "TCPNAMETOIP", "TCPRECV", "TCPSEND", "TCPSHUTDOWN", "TCPSTARTUP", "TIMERDIFF", "TIMERINIT", "TOOLTIP",
+    "TRAYCREATEITEM", "TRAYCREATEMENU", "TRAYGETMSG", "TRAYITEMDELETE", "TRAYITEMGETHANDLE", "TRAYITEMGETSTATE",
+    "TRAYITEMGETTEXT", "TRAYITEMSETONEVENT", "TRAYITEMSETSTATE", "TRAYITEMSETTEXT", "TRAYSETCLICK", "TRAYSETICON",
+    "TRAYSETONEVENT", "TRAYSETPAUSEICON", "TRAYSETSTATE", "TRAYSETTOOLTIP", "TRAYTIP", "UBOUND", "UDPBIND",
+    "UDPCLOSESOCKET", "UDPOPEN", "UDPRECV", "UDPSEND", "UDPSHUTDOWN", "UDPSTARTUP", "VARGETTYPE", "WINACTIVATE",
+    "WINACTIVE", "WINCLOSE", "WINEXISTS", "WINFLASH", "WINGETCARETPOS", "WINGETCLASSLIST", "WINGETCLIENTSIZE",
+    "WINGETHANDLE", "WINGETPOS", "WINGETPROCESS", "WINGETSTATE", "WINGETTEXT", "WINGETTITLE", "WINKILL", "WINLIST",
+    "WINMENUSELECTITEM", "WINMINIMIZEALL", "WINMINIMIZEALLUNDO", "WINMOVE", "WINSETONTOP", "WINSETSTATE",
+    "WINSETTITLE", "WINSETTRANS", "WINWAIT", "WINWAITACTIVE", "WINWAITCLOSE", "WINWAITNOTACTIVE"};
+// clang-format on
+
+// Operator tokens 0x40 and up.
+constexpr std::string_view kOperators[] = {",", "=", ">", "<",  "<>", ">=", "<=", "(",  ")",  "+",  "-", "/", "*",
+                                           "&", "[", "]", "==", "^",  "+=", "-=", "/=", "*=", "&=", "?", ":"};
+
+// What a name or string token (0x30 + i) is written with: a leading mark
+// (0 for none; clamscan 1.4.6 gives directives none either); strings also
+// get a closing quote, and all but user function names a space.
+constexpr char kNameMarks[] = {0, 0, '@', '$', 0, '.', '"', 0};
+constexpr uint8_t kUserFunction = 0x34, kString = 0x36;
+
+// A name or string's UTF-16 code units (already un-xored) narrowed to bytes
+// the way clamscan does it, so that signatures written against its text
+// match: for n units the text has n bytes. When at least half of the first
+// (up to) ten units are in 1..255 the low byte of each unit is taken; a
+// text that starts with a byte order mark (and more than two units, the
+// second not a multiple of 256) loses the mark, so its last byte is
+// whatever byte sits at position n - 1 of the UTF-16; anything else keeps
+// its first n raw bytes, that is half its UTF-16.
+std::string Narrow(std::string_view utf16) {
+  const size_t n = utf16.size() / 2;
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(utf16[i]); };
+  std::string out;
+  out.reserve(n);
+  if (n > 2 && byte(0) == 0xFF && byte(1) == 0xFE && byte(2) != 0) {
+    for (size_t u = 1; u < n; ++u) out.push_back(utf16[2 * u]);
+    out.push_back(utf16[n - 1]);
+    return out;
+  }
+  const size_t probe = std::min<size_t>(n, 10);
+  size_t narrow = 0;
+  for (size_t u = 0; u < probe; ++u) narrow += byte(2 * u) != 0 && byte(2 * u + 1) == 0;
+  if (narrow * 2 < probe) return std::string(utf16.substr(0, n));
+  for (size_t u = 0; u < n; ++u) out.push_back(utf16[2 * u]);
+  return out;
+}
+
+enum class Detokenized { kOk, kCorrupt, kOverLimit };
+
+// Writes the text of the EA06 token stream `in` to `out`. On kCorrupt,
+// `*why` says what was wrong; on kOverLimit, `*hit` which limit was met.
+// Every token takes at least one byte, so the loop ends within in.size()
+// rounds.
+Detokenized Detokenize(std::string_view in, MemberBuffer* out, LimitHit* hit, std::string* why) {
+  if (in.size() < 4) {
+    *why = "no line count";
+    return Detokenized::kCorrupt;
+  }
+  uint32_t lines = Le32(in, 0);
+  size_t pos = 4;
+  auto put = [&](std::string_view s) { return out->Append(s.data(), s.size(), hit); };
+  auto need = [&](uint64_t n, const char* what) {
+    if (in.size() - pos >= n) return true;
+    *why = std::string(what) + " cut short at offset " + std::to_string(pos);
+    return false;
+  };
+  char num[64];
+  while (lines > 0) {
+    if (pos >= in.size()) {
+      *why = std::to_string(lines) + " of its lines missing";
+      return Detokenized::kCorrupt;
+    }
+    const auto kind = static_cast<uint8_t>(in[pos++]);
+    std::string_view word;  // the token's text, before its trailing space
+    std::string name;
+    bool space = true;
+    if (kind == 0x00 || kind == 0x01) {
+      if (!need(4, "word number")) return Detokenized::kCorrupt;
+      const uint32_t id = Le32(in, pos);
+      pos += 4;
+      const bool keyword = kind == 0x00;
+      const size_t count = keyword ? std::size(kKeywords) : std::size(kFunctions);
+      if (id >= count) {
+        *why = std::string(keyword ? "keyword" : "function") + " number " + std::to_string(id) + " unknown";
+        return Detokenized::kCorrupt;
+      }
+      word = keyword ? kKeywords[id] : kFunctions[id];
+    } else if (kind == 0x05) {
+      if (!need(4, "integer")) return Detokenized::kCorrupt;
+      std::snprintf(num, sizeof num, "0x%08x", static_cast<unsigned>(Le32(in, pos)));
+      pos += 4;
+      word = num;
+    } else if (kind == 0x10 || kind == 0x20) {
+      if (!need(8, "number")) return Detokenized::kCorrupt;
+      const uint64_t bits = Le32(in, pos) | uint64_t{Le32(in, pos + 4)} << 32;
+      pos += 8;
+      if (kind == 0x10) {
+        std::snprintf(num, sizeof num, "0x%016llx", static_cast<unsigned long long>(bits));
+      } else {
+        std::snprintf(num, sizeof num, "%g", std::bit_cast<double>(bits));
+      }
+      word = num;
+    } else if (kind >= 0x30 && kind <= 0x37) {
+      if (!need(4, "name length")) return Detokenized::kCorrupt;
+      const uint32_t units = Le32(in, pos);
+      pos += 4;
+      if (!need(uint64_t{units} * 2, "name")) return Detokenized::kCorrupt;
+      // Each code unit is xor'ed with the low 16 bits of the length.
+      std::string utf16(in.substr(pos, size_t{units} * 2));
+      pos += utf16.size();
+      for (size_t i = 0; i < utf16.size(); i += 2) {
+        utf16[i] = static_cast<char>(static_cast<uint8_t>(utf16[i]) ^ static_cast<uint8_t>(units));
+        utf16[i + 1] = static_cast<char>(static_cast<uint8_t>(utf16[i + 1]) ^ static_cast<uint8_t>(units >> 8));
+      }
+      if (const char mark = kNameMarks[kind - 0x30]) name.push_back(mark);
+      name += Narrow(utf16);
+      if (kind == kString) name.push_back('"');
+      space = kind != kUserFunction;
+      word = name;
+    } else if (kind >= 0x40 && kind < 0x40 + std::size(kOperators)) {
+      word = kOperators[kind - 0x40];
+    } else if (kind == 0x7F) {
+      --lines;
+      word = "\n";
+      space = false;
+    } else {
+      std::snprintf(num, sizeof num, "unknown token 0x%02x at offset %zu", kind, pos - 1);
+      *why = num;
+      return Detokenized::kCorrupt;
+    }
+    if (!put(word) || (space && !put(" "))) return Detokenized::kOverLimit;
+  }
+  return Detokenized::kOk;
+}
+
+// Hands on the EA06 script: as text when its tokens decode, else the
+// tokens themselves with a warning. False when the sink ended the scan.
+bool HandOnScript(std::string_view tokens, Context& ctx) {
+  MemberBuffer text(ctx.budget);
+  LimitHit hit = LimitHit::kNone;
+  std::string why;
+  switch (Detokenize(tokens, &text, &hit, &why)) {
+    case Detokenized::kOk:
+      return ctx.sink.Member("script.au3", text.view(), MemberKind::kFile);
+    case Detokenized::kOverLimit:
+      ctx.sink.LimitExceeded(hit);
+      return true;
+    case Detokenized::kCorrupt:
+      break;
+  }
+  ctx.sink.Warn("autoit: script tokens do not decode (" + why + "); scanning them as script.a3x");
+  return ctx.sink.Member("script.a3x", tokens, MemberKind::kFile);
+}
+
 // The member name for an entry of `subtype`: the scripts by convention,
 // payloads by the last component of their source path, control characters
 // (and, from EA05's 8-bit code page, bytes past ASCII) replaced.
 std::string MemberName(const std::string& subtype, bool ea06, int index) {
   if (subtype == ">AUTOIT SCRIPT<" || subtype == ">AUTOIT UNICODE SCRIPT<") return "script.au3";
-  if (subtype == ">>>AUTOIT SCRIPT<<<") return "script.a3x";
+  if (subtype == kEa06Script) return "script.a3x";  // the tokens, when they do not decode
   const size_t slash = subtype.find_last_of("\\/");
   std::string base = subtype.substr(slash == std::string::npos ? 0 : slash + 1);
   for (char& c : base) {
@@ -355,26 +598,27 @@ bool Entries(std::string_view data, size_t at, Context& ctx, int* entries) {
     } else if (Adler32(bytes) != checksum) {
       ctx.sink.Warn("autoit: " + name + ": checksum mismatch (corrupt or not decrypted right)");
     }
-    if (!compressed) {
-      if (!ctx.sink.Member(name, bytes, MemberKind::kFile)) return false;
-      continue;
-    }
     MemberBuffer out(ctx.budget);
-    LimitHit hit = LimitHit::kNone;
-    switch (Expand(bytes, &out, &hit)) {
-      case Expanded::kOverLimit:
-        ctx.sink.LimitExceeded(hit);
-        continue;
-      case Expanded::kUnknown:
-        ctx.sink.Warn("autoit: " + name + ": compression \"" + Printable(bytes.substr(0, 4)) + "\" not decoded");
-        continue;
-      case Expanded::kDamaged:
-        ctx.sink.Warn("autoit: " + name + " is truncated or corrupt; scanning what decoded");
-        break;
-      case Expanded::kOk:
-        break;
+    std::string_view body = bytes;
+    if (compressed) {
+      LimitHit hit = LimitHit::kNone;
+      switch (Expand(bytes, &out, &hit)) {
+        case Expanded::kOverLimit:
+          ctx.sink.LimitExceeded(hit);
+          continue;
+        case Expanded::kUnknown:
+          ctx.sink.Warn("autoit: " + name + ": compression \"" + Printable(bytes.substr(0, 4)) + "\" not decoded");
+          continue;
+        case Expanded::kDamaged:
+          ctx.sink.Warn("autoit: " + name + " is truncated or corrupt; scanning what decoded");
+          break;
+        case Expanded::kOk:
+          break;
+      }
+      body = out.view();
     }
-    if (!ctx.sink.Member(name, out.view(), MemberKind::kFile)) return false;
+    if (s.ea06 && subtype == kEa06Script ? !HandOnScript(body, ctx) : !ctx.sink.Member(name, body, MemberKind::kFile))
+      return false;
   }
   return true;
 }

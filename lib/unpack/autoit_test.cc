@@ -2,6 +2,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -189,7 +190,9 @@ class AutoItTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(AutoItTest, StoredAndCompressedEntriesAreMembers) {
   const bool ea06 = GetParam();
-  const std::string script = ea06 ? std::string("\x03\0\0\0token form", 14) : "MsgBox(0, \"hi\", \"hi\")\r\n";
+  // EA06: one line of tokens, MsgBox ( 0 ) (see the Tokens helpers below).
+  const std::string script =
+      ea06 ? std::string("\x01\0\0\0\x01\xf9\0\0\0\x47\x05\0\0\0\0\x48\x7f", 17) : "MsgBox(0, \"hi\", \"hi\")\r\n";
   std::vector<Item> items = {{ea06 ? ">>>AUTOIT SCRIPT<<<" : ">AUTOIT SCRIPT<", script, true},
                              {"C:\\build\\files\\clam.exe", kPayload, false},
                              {"D:/x/packed.bin", kPayload + kPayload + "tail", true},
@@ -197,8 +200,8 @@ TEST_P(AutoItTest, StoredAndCompressedEntriesAreMembers) {
   auto r = testing::UnpackAll(Program(items, ea06));
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
   ASSERT_EQ(r.members.size(), 3u);
-  EXPECT_EQ(r.members[0].first, ea06 ? "script.a3x" : "script.au3");
-  EXPECT_EQ(r.members[0].second, script);
+  EXPECT_EQ(r.members[0].first, "script.au3");
+  EXPECT_EQ(r.members[0].second, ea06 ? "MSGBOX ( 0x00000000 ) \n" : script);
   EXPECT_EQ(r.members[1].first, "clam.exe");
   EXPECT_EQ(r.members[1].second, kPayload);
   EXPECT_EQ(r.members[2].first, "packed.bin");
@@ -314,6 +317,158 @@ TEST_P(AutoItTest, StopsWhenTheSinkSaysSo) {
   EXPECT_EQ(sink.members.size(), 1u);
 }
 
+// EA06 token streams, built here: a line count, then tokens.
+struct Tokens {
+  std::string s;
+  Tokens& Op(uint8_t kind) { return s.push_back(static_cast<char>(kind)), *this; }
+  Tokens& Put(uint8_t kind, uint64_t v, int bytes) { return Op(kind), s += Le(v, bytes), *this; }
+  Tokens& Word(uint8_t kind, uint32_t id) { return Put(kind, id, 4); }
+  Tokens& Int(uint32_t v) { return Put(0x05, v, 4); }
+  Tokens& Int64(uint64_t v) { return Put(0x10, v, 8); }
+  Tokens& Double(double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, 8);
+    return Put(0x20, bits, 8);
+  }
+  // A name or string: UTF-16 units, each xor the unit count.
+  Tokens& Name(uint8_t kind, const std::u16string& text) {
+    const auto n = static_cast<uint32_t>(text.size());
+    Put(kind, n, 4);
+    for (char16_t c : text) s += Le(static_cast<uint16_t>(c ^ n), 2);
+    return *this;
+  }
+  Tokens& Eol() { return Op(0x7F); }
+};
+
+std::string Stream(uint32_t lines, const Tokens& t) { return Le(lines, 4) + t.s; }
+
+// The script entry of an EA06 program carrying `tokens`.
+testing::RecordingSink ScriptOf(const std::string& tokens, Limits l = {}) {
+  return testing::UnpackAll(Program({{">>>AUTOIT SCRIPT<<<", tokens, true}}, true), l);
+}
+
+TEST(AutoItTokens, EveryTokenKindBecomesText) {
+  Tokens t;
+  t.Word(0, 32).Name(0x34, u"MyFunc").Op(0x47).Name(0x33, u"a").Op(0x40).Name(0x33, u"b").Op(0x48).Eol();
+  t.Word(0, 28)
+      .Name(0x33, u"x")
+      .Op(0x41)
+      .Int(42)
+      .Op(0x49)
+      .Int(0xFFFFFFFF)
+      .Op(0x4C)
+      .Int64(0x123456789AB)
+      .Op(0x4B)
+      .Double(1.5)
+      .Op(0x4A)
+      .Double(1e100)
+      .Eol();
+  t.Name(0x33, u"s").Op(0x41).Name(0x36, u"say \"hi\"").Op(0x4D).Name(0x32, u"CRLF").Op(0x4D).Name(0x36, u"").Eol();
+  t.Name(0x33, u"o").Name(0x35, u"Item").Op(0x4E).Int(0).Op(0x4F).Op(0x52).Word(1, 249).Op(0x47).Op(0x48).Eol();
+  t.Name(0x37, u"include-once").Name(0x30, u"construct").Name(0x31, u"command").Eol();
+  // Every operator, then every keyword and the first and last function.
+  for (uint8_t op = 0x40; op <= 0x58; ++op) t.Op(op);
+  t.Eol();
+  for (uint32_t k = 0; k <= 44; ++k) t.Word(0, k);
+  t.Word(1, 0).Word(1, 405).Eol();
+  auto r = ScriptOf(Stream(7, t));
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].first, "script.au3");
+  EXPECT_EQ(r.members[0].second,
+            "FUNC MyFunc( $a , $b ) \n"
+            "LOCAL $x = 0x0000002a + 0xffffffff * 0x00000123456789ab / 1.5 - 1e+100 \n"
+            "$s = \"say \"hi\"\" & @CRLF & \"\" \n"
+            "$o .Item [ 0x00000000 ] += MSGBOX ( ) \n"
+            "include-once construct command \n"  // no "#", as in clamscan
+            ", = > < <> >= <= ( ) + - / * & [ ] == ^ += -= /= *= &= ? : \n"
+            "UNKNOWN_0 AND OR NOT IF THEN ELSE ELSEIF ENDIF WHILE WEND DO UNTIL FOR NEXT TO STEP IN EXITLOOP "
+            "CONTINUELOOP SELECT CASE ENDSELECT SWITCH ENDSWITCH CONTINUECASE DIM REDIM LOCAL GLOBAL CONST STATIC "
+            "FUNC ENDFUNC RETURN EXIT BYREF WITH ENDWITH TRUE FALSE DEFAULT NULL VOLATILE ENUM ABS "
+            "WINWAITNOTACTIVE \n");
+}
+
+TEST(AutoItTokens, NamesAreNarrowedLikeClamscan) {
+  // Text past ASCII keeps each unit's low byte; mostly wide text keeps half
+  // its raw UTF-16; a byte order mark is dropped, and the last byte is then
+  // the one at position n - 1 of the UTF-16 (here the high byte of 'a').
+  Tokens t;
+  t.Name(0x36, u"caf\u00e9 \u20ac").Eol();
+  t.Name(0x36, u"\u4f60\u597d\u4e16\u754c").Eol();
+  t.Name(0x36, u"\ufeffabc").Eol();
+  auto r = ScriptOf(Stream(3, t));
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].second, std::string("\"caf\xe9 \xac\" \n\"\x60\x4f\x7d\x59\" \n\"abc\0\" \n", 26));
+}
+
+TEST(AutoItTokens, LinesAfterTheCountAreIgnored) {
+  Tokens t;
+  t.Word(0, 35).Eol().Op(0x99).Op(0x99);
+  auto r = ScriptOf(Stream(1, t));
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].second, "EXIT \n");
+}
+
+TEST(AutoItTokens, CorruptOrTruncatedStreamsFallBackToTheTokens) {
+  Tokens good;
+  good.Word(0, 28)
+      .Name(0x33, u"name")
+      .Op(0x41)
+      .Int(7)
+      .Op(0x4D)
+      .Int64(1)
+      .Op(0x4D)
+      .Double(2)
+      .Op(0x4D)
+      .Name(0x36, u"text")
+      .Eol();
+  const std::string full = Stream(1, good);
+  // Every cut short of the end (the last byte is the line end) falls back.
+  for (size_t cut = 0; cut < full.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    const std::string tokens = full.substr(0, cut);
+    auto r = ScriptOf(tokens);
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_NE(r.warnings.back().find("script.a3x"), std::string::npos) << r.warnings.back();
+    ASSERT_EQ(r.members.size(), 1u);
+    EXPECT_EQ(r.members[0].first, "script.a3x");
+    EXPECT_EQ(r.members[0].second, tokens);
+  }
+  // Unknown token kinds and word numbers, and a length past the end.
+  for (const std::string& bad :
+       {Stream(1, Tokens().Op(0x06).Eol()), Stream(1, Tokens().Op(0x59).Eol()), Stream(1, Tokens().Word(0, 45).Eol()),
+        Stream(1, Tokens().Word(1, 406).Eol()), Stream(1, Tokens().Word(1, 0xFFFFFFFF).Eol()),
+        Stream(1, Tokens().Put(0x36, 0x80000000u, 4).Op('a').Op('b').Eol())}) {
+    auto r = ScriptOf(bad);
+    ASSERT_EQ(r.warnings.size(), 1u);
+    ASSERT_EQ(r.members.size(), 1u);
+    EXPECT_EQ(r.members[0].first, "script.a3x");
+    EXPECT_EQ(r.members[0].second, bad);
+  }
+  // Random damage never crashes and always ends in one member.
+  std::mt19937 g(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string s = full;
+    s[g() % s.size()] = static_cast<char>(g());
+    auto r = ScriptOf(s);
+    EXPECT_EQ(r.members.size(), 1u);
+  }
+}
+
+TEST(AutoItTokens, TextRespectsTheMemberLimit) {
+  // 400 integer tokens (5 bytes each) become 4400 bytes of text.
+  Tokens t;
+  for (int i = 0; i < 400; ++i) t.Int(i);
+  t.Eol();
+  Limits l;
+  l.max_filesize = 3000;
+  auto r = ScriptOf(Stream(1, t), l);
+  EXPECT_TRUE(r.members.empty());
+  EXPECT_FALSE(r.limits.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, AutoItTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "EA06" : "EA05"; });
 
@@ -354,7 +509,18 @@ TEST(AutoIt, ClamavTestfiles) {
     }
     EXPECT_TRUE(found);
     ASSERT_FALSE(sink.members.empty());
-    EXPECT_EQ(sink.members[0].first, std::string(name) == "clam.ea05.exe" ? "script.au3" : "script.a3x");
+    EXPECT_EQ(sink.members[0].first, "script.au3");
+    if (std::string(name) != "clam.ea06.exe") continue;
+    // What clamscan 1.4.6 leaves of the script with --leave-temps (11960
+    // bytes): the same text, byte for byte.
+    const std::string& text = sink.members[0].second;
+    const std::string start =
+        "FUNC _FILECOUNTLINES( $SFILEPATH ) \n"
+        "LOCAL $N = FILEGETSIZE ( $SFILEPATH ) - 0x00000001 \n"
+        "IF @ERROR OR $N = - 0x00000001 THEN ";
+    EXPECT_EQ(text.substr(0, start.size()), start);
+    EXPECT_EQ(text.size(), 11960u);
+    EXPECT_EQ(Sha256Hex(text), "97058294691076adf0f20aea3171116d25ad3080636d9617a6f465d33c625912");
   }
 }
 
