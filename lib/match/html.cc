@@ -200,10 +200,9 @@ class Normalizer {
   // A tag from '<': its name, then attributes (name, optional '=' and value,
   // quoted or not), rewritten in one canonical form.
   void Tag() {
-    size_t open = i_++;
+    ++i_;
     if (i_ < in_.size() && in_[i_] == '!') return Comment();
     SkipSpaces();
-    (void)open;
     std::string tag = "<";
     std::string name;
     while (i_ < in_.size() && in_[i_] != '>' && !IsSpace(static_cast<unsigned char>(in_[i_])) && in_[i_] != '\r') {

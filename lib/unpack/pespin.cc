@@ -388,8 +388,8 @@ Status ReadPespin(std::string_view data, Context& ctx, bool* stop) {
     const PeSection& s = secs[i];
     const Out& o = plan[i];
     char* to = f + raw;
-    const std::string_view stored =
-        s.raw < file.size() ? std::string_view(file).substr(s.raw, s.rsize) : std::string_view();
+    // (Never a null view: memcpy of zero bytes from null is undefined.)
+    const std::string_view stored = std::string_view(file).substr(std::min<size_t>(s.raw, file.size()), s.rsize);
     if (o.how == Out::kUnpack) {
       if (!Aplib(stored, to, static_cast<size_t>(o.size))) {
         ctx.sink.Warn("pespin: a compressed section is corrupt; not unpacked");
