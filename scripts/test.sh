@@ -24,7 +24,7 @@ fi
 
 if [ -x scripts/fuzz-smoke.sh ]; then
   step "fuzz smoke"
-  scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-10}"
+  scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-5}"
 fi
 
 step "all tests passed"
