@@ -16,19 +16,9 @@ namespace {
 
 using testing::Le;
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 testing::RecordingSink RunAspack(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadAspack(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadAspack, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
 }
 
@@ -234,7 +224,8 @@ TEST(Aspack, ClamavTestfile) {
   const std::filesystem::path dir = "/usr/share/clamav-testfiles";
   if (!std::filesystem::exists(dir / "clam-aspack.exe") || !std::filesystem::exists(dir / "clam.exe"))
     GTEST_SKIP() << "clamav-testfiles not installed (scripts/setup.sh)";
-  const std::string data = ReadFile(dir / "clam-aspack.exe"), clam = ReadFile(dir / "clam.exe");
+  const std::string data = testing::ReadTestFile((dir / "clam-aspack.exe").string());
+  const std::string clam = testing::ReadTestFile((dir / "clam.exe").string());
   ASSERT_EQ(clam.size(), 544u);
   auto r = RunAspack(data);
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();

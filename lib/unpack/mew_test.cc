@@ -154,11 +154,8 @@ std::string MewFile(const std::vector<std::pair<uint32_t, std::string>>& blocks,
 }
 
 testing::RecordingSink ReadMewInto(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadMew(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadMew, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
 }
 

@@ -11,28 +11,13 @@
 namespace vigil::unpack {
 namespace {
 
+using testing::Get32;
 using testing::Le;
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 testing::RecordingSink RunPespin(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadPespin(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadPespin, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
-}
-
-uint32_t Get32(const std::string& s, size_t at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(s[at + static_cast<size_t>(i)]);
-  return v;
 }
 
 // An aPLib encoder: literals, zero bytes (111 0000), short matches (110)
@@ -314,7 +299,7 @@ TEST(Pespin, ClamavTestfile) {
   const std::filesystem::path dir = "/usr/share/clamav-testfiles";
   if (!std::filesystem::exists(dir / "clam-pespin.exe"))
     GTEST_SKIP() << "clamav-testfiles not installed (scripts/setup.sh)";
-  const std::string data = ReadFile(dir / "clam-pespin.exe");
+  const std::string data = testing::ReadTestFile((dir / "clam-pespin.exe").string());
   auto r = RunPespin(data);
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
   ASSERT_EQ(r.members.size(), 1u);

@@ -13,22 +13,14 @@
 namespace vigil::unpack {
 namespace {
 
+using testing::Get32;
 using testing::Le;
 
 // Runs the Petite reader alone on `data`.
 testing::RecordingSink RunPetite(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadPetite(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadPetite, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
-}
-
-uint32_t Get32(const std::string& s, size_t off) {
-  uint32_t v;
-  std::memcpy(&v, s.data() + off, 4);
-  return v;
 }
 
 // A Petite section encoder written from the format's description (the

@@ -1,6 +1,9 @@
 // A Sink that records what readers hand it (unit tests of lib/unpack/).
 #pragma once
 
+#include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +26,7 @@ class RecordingSink : public Sink {
   std::vector<LimitHit> limits;
   std::vector<std::string> encrypted, warnings;
   size_t stop_after = SIZE_MAX;
+  bool reader_ok = true;  // set by RunReader
 };
 
 // `v` as `bytes` little-endian bytes, for building test inputs.
@@ -42,6 +46,33 @@ inline std::string OverlayPe() {
   s.replace(0x46, 2, Le(1, 2));                          // one section
   s.replace(0x58 + 16, 8, Le(0x200, 4) + Le(0x200, 4));  // raw size, raw pointer
   return s;
+}
+
+// Runs one reader that has a `stop` flag (the PE packers, the overlay
+// readers) alone on `data`; `reader_ok` tells whether it returned ok.
+template <typename Reader>
+RecordingSink RunReader(Reader read, std::string_view data, Limits limits = {}) {
+  RecordingSink sink;
+  Budget budget(limits);
+  Context ctx{budget, sink, 1};
+  bool stop = false;
+  sink.reader_ok = read(data, ctx, &stop).ok();
+  return sink;
+}
+
+// The whole content of a file (empty when it cannot be read).
+inline std::string ReadTestFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The little-endian u32 at `at`.
+inline uint32_t Get32(std::string_view s, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(s[at + static_cast<size_t>(i)]);
+  return v;
 }
 
 // Runs the reader for `data`'s detected type with `limits`.

@@ -92,11 +92,8 @@ std::string UpackFile(const std::string& plain, uint32_t calls, uint8_t shift = 
 }
 
 testing::RecordingSink ReadUpackInto(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadUpack(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadUpack, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
 }
 

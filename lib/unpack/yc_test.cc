@@ -13,19 +13,9 @@ namespace {
 
 using testing::Le;
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 testing::RecordingSink RunYc(std::string_view data, Limits limits = {}) {
-  testing::RecordingSink sink;
-  Budget budget(limits);
-  Context ctx{budget, sink, 1};
-  bool stop = false;
-  EXPECT_TRUE(ReadYc(data, ctx, &stop).ok());
+  auto sink = testing::RunReader(ReadYc, data, limits);
+  EXPECT_TRUE(sink.reader_ok);
   return sink;
 }
 
@@ -199,7 +189,7 @@ TEST(Yc, DamageIsAWarningNeverACrash) {
 TEST(Yc, ClamavTestfile) {
   const std::filesystem::path dir = "/usr/share/clamav-testfiles";
   if (!std::filesystem::exists(dir / "clam-yc.exe")) GTEST_SKIP() << "clamav-testfiles not installed (scripts/setup.sh)";
-  const std::string data = ReadFile(dir / "clam-yc.exe");
+  const std::string data = testing::ReadTestFile((dir / "clam-yc.exe").string());
   auto r = RunYc(data);
   EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
   ASSERT_EQ(r.members.size(), 1u);
