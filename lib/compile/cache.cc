@@ -1,6 +1,8 @@
 #include "compile/cache.h"
 
 #include <dirent.h>
+#include <elf.h>
+#include <link.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/mman.h>
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <type_traits>
 
 #include "signatures/loader.h"
@@ -194,9 +197,43 @@ bool AnchorsValid(const CompiledDb& db, const Group& g) {
   return true;
 }
 
-// SHA-256 of the running executable (computed once per process).
+// Identifies the running engine binary: its GNU build ID (a hash the linker
+// computes over the binary, read from the loaded program headers), else the
+// SHA-256 of the executable file. Computed once per process.
 Result<std::string> ExecutableDigest() {
   static const Result<std::string> digest = []() -> Result<std::string> {
+    std::string id;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* out) -> int {
+          // The first object is the program itself.
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+            if (ph.p_type != PT_NOTE) continue;
+            const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+            const char* end = p + ph.p_memsz;
+            while (end - p >= static_cast<ptrdiff_t>(sizeof(ElfW(Nhdr)))) {
+              ElfW(Nhdr) nh;
+              std::memcpy(&nh, p, sizeof nh);
+              size_t name_len = (nh.n_namesz + 3) & ~size_t{3}, desc_len = (nh.n_descsz + 3) & ~size_t{3};
+              const char* name = p + sizeof nh;
+              const char* desc = name + name_len;
+              if (name_len + desc_len > static_cast<size_t>(end - name)) break;
+              if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+                static const char kHex[] = "0123456789abcdef";
+                auto* s = static_cast<std::string*>(out);
+                for (size_t k = 0; k < nh.n_descsz; ++k) {
+                  *s += kHex[static_cast<uint8_t>(desc[k]) >> 4];
+                  *s += kHex[static_cast<uint8_t>(desc[k]) & 15];
+                }
+                return 1;
+              }
+              p = desc + desc_len;
+            }
+          }
+          return 1;
+        },
+        &id);
+    if (!id.empty()) return "build-id:" + id;
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::IoError("/proc/self/exe unreadable");
     struct stat st {};
@@ -210,6 +247,75 @@ Result<std::string> ExecutableDigest() {
     return d;
   }();
   return digest;
+}
+
+struct DbFile {
+  std::string path;
+  struct stat st {};
+};
+
+// The database files behind `db_paths`, in the order the loader reads them
+// (directories expanded to their database files in name order).
+Status ListDbFiles(const std::vector<std::string>& db_paths, std::vector<DbFile>* out) {
+  for (const auto& path : db_paths) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return Status::NotFound(path);
+    if (!S_ISDIR(st.st_mode)) {
+      out->push_back({path, st});
+      continue;
+    }
+    std::vector<std::string> files;
+    if (DIR* d = opendir(path.c_str())) {
+      while (dirent* e = readdir(d))
+        if (sig::IsDatabaseFile(e->d_name)) files.push_back(path + "/" + e->d_name);
+      closedir(d);
+    }
+    std::sort(files.begin(), files.end());
+    for (auto& f : files) {
+      struct stat fst {};
+      if (stat(f.c_str(), &fst) == 0 && S_ISREG(fst.st_mode)) out->push_back({std::move(f), fst});
+    }
+  }
+  return Status::Ok();
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Raw(const void* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
+  void U64(uint64_t v) { Raw(&v, sizeof v); }
+  // Length-prefixed, so that concatenations cannot collide.
+  void Str(std::string_view s) { U64(s.size()); Raw(s.data(), s.size()); }
+  std::string Hex() {
+    unsigned char md[32];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx_, md, &len);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) { out += kHex[md[i] >> 4]; out += kHex[md[i] & 15]; }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// A file changed later than this many seconds ago might change again within
+// the same timestamp granule without its stat changing: its content key is
+// not remembered.
+constexpr int64_t kSettleSeconds = 2;
+
+bool Settled(const struct stat& st, int64_t now) {
+  return st.st_mtim.tv_sec + kSettleSeconds < now && st.st_ctim.tv_sec + kSettleSeconds < now;
+}
+
+bool IsHexKey(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace
@@ -317,65 +423,73 @@ Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
   return db;
 }
 
-Result<std::string> CacheKey(const std::vector<std::string>& db_paths) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  auto add = [&](std::string_view s) {
-    uint64_t n = s.size();
-    EVP_DigestUpdate(ctx, &n, sizeof n);
-    EVP_DigestUpdate(ctx, s.data(), s.size());
+Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std::string& memo_dir) {
+  std::vector<DbFile> files;
+  VIGIL_RETURN_IF_ERROR(ListDbFiles(db_paths, &files));
+  auto engine = ExecutableDigest();
+  // The part of the key that does not depend on the databases.
+  auto start = [&](Sha256* h) {
+    h->Str(std::to_string(kFormatVersion));
+    h->Str(PlatformString());
+    // The engine binary itself: a rebuilt parser or compiler must not be
+    // handed a database compiled by an older one.
+    if (engine.ok()) h->Str(*engine);
   };
-  add(std::to_string(kFormatVersion));
-  add(PlatformString());
-  // The engine binary itself: a rebuilt parser or compiler must not be
-  // handed a database compiled by an older one.
-  if (auto exe = ExecutableDigest(); exe.ok()) add(*exe);
-  Status err;
-  auto add_file = [&](const std::string& path) -> bool {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { err = Status::IoError(path + ": " + std::strerror(errno)); return false; }
+  // Memo: the content key last computed for exactly these files with exactly
+  // this stat (device, inode, size, modification and change times).
+  std::string memo;
+  if (!memo_dir.empty()) {
+    Sha256 h;
+    h.Str("stat");
+    start(&h);
+    for (const auto& f : files) {
+      h.Str(f.path);
+      for (int64_t v : {int64_t(f.st.st_dev), int64_t(f.st.st_ino), int64_t(f.st.st_size),
+                        int64_t(f.st.st_mtim.tv_sec), int64_t(f.st.st_mtim.tv_nsec),
+                        int64_t(f.st.st_ctim.tv_sec), int64_t(f.st.st_ctim.tv_nsec)})
+        h.U64(static_cast<uint64_t>(v));
+    }
+    memo = memo_dir + "/" + h.Hex() + ".stat";
+    char buf[65];
+    int fd = open(memo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      close(fd);
+      if (n == 64 && IsHexKey(std::string_view(buf, 64))) return std::string(buf, 64);
+    }
+  }
+  Sha256 h;
+  start(&h);
+  for (const auto& f : files) {
+    int fd = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError(f.path + ": " + std::strerror(errno));
     struct stat st {};
     fstat(fd, &st);
-    add(path);
+    h.Str(f.path);
     uint64_t size = static_cast<uint64_t>(st.st_size);
-    EVP_DigestUpdate(ctx, &size, sizeof size);
+    h.U64(size);
     if (size > 0) {
       void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) { close(fd); err = Status::IoError(path + ": mmap failed"); return false; }
-      EVP_DigestUpdate(ctx, p, size);
+      if (p == MAP_FAILED) { close(fd); return Status::IoError(f.path + ": mmap failed"); }
+      h.Raw(p, size);
       munmap(p, size);
     }
     close(fd);
-    return true;
-  };
-  for (const auto& path : db_paths) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) { EVP_MD_CTX_free(ctx); return Status::NotFound(path); }
-    if (S_ISDIR(st.st_mode)) {
-      std::vector<std::string> files;
-      if (DIR* d = opendir(path.c_str())) {
-        while (dirent* e = readdir(d))
-          if (sig::IsDatabaseFile(e->d_name)) files.push_back(path + "/" + e->d_name);
-        closedir(d);
-      }
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) {
-        struct stat fst {};
-        if (stat(f.c_str(), &fst) == 0 && S_ISREG(fst.st_mode) && !add_file(f)) break;
-      }
-    } else if (!add_file(path)) {
-      break;
+  }
+  std::string key = h.Hex();
+  int64_t now = static_cast<int64_t>(time(nullptr));
+  if (!memo.empty() && std::all_of(files.begin(), files.end(), [&](const DbFile& f) { return Settled(f.st, now); })) {
+    // Best effort: without the memo the next start just hashes again.
+    mkdir(memo_dir.c_str(), 0700);
+    std::string tmp = memo + ".tmp." + std::to_string(getpid());
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      bool ok = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+      close(fd);
+      if (!ok || rename(tmp.c_str(), memo.c_str()) != 0) unlink(tmp.c_str());
     }
   }
-  unsigned char md[32];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  if (!err.ok()) return err;
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) { out += kHex[md[i] >> 4]; out += kHex[md[i] & 15]; }
-  return out;
+  return key;
 }
 
 Status SaveCache(const std::string& dir, const std::string& key, const CompiledDb& db) {

@@ -13,8 +13,16 @@ namespace vigil::compile {
 
 // SHA-256 over the database files' names and contents (directories expanded
 // as the loader expands them), the cache format version, the Hyperscan
-// version and the CPU features Hyperscan compiles for. Hex string.
-Result<std::string> CacheKey(const std::vector<std::string>& db_paths);
+// version, the CPU features Hyperscan compiles for and the engine binary's
+// build ID. Hex string.
+//
+// With `memo_dir`, the key is remembered there under a hash of the files'
+// stat (device, inode, size, modification and change times), and a later
+// call whose files have exactly that stat returns it without reading them. A
+// file changed less than two seconds before is not remembered: a second
+// change within the same timestamp would leave its stat unchanged.
+Result<std::string> CacheKey(const std::vector<std::string>& db_paths,
+                             const std::string& memo_dir = "");
 
 // Writes atomically (temporary file + rename); readers never see a partial file.
 Status SaveCache(const std::string& dir, const std::string& key, const CompiledDb& db);

@@ -6,7 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <thread>
 #include <string>
 
 #include "match/verify.h"
@@ -202,6 +209,48 @@ TEST(Cache, HugeCountsAreRejectedWithoutAllocating) {
       }
     }
   }
+}
+
+// The stat memo returns the content key unchanged, is only written for files
+// that have settled, and a changed file gets a new key.
+TEST(CacheKey, StatMemoGivesTheContentKey) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("vigil-key-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "memo");
+  std::string db = (dir / "a.hdb").string();
+  std::ofstream(db) << kHashes;
+  auto count_memos = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir / "memo")) n += e.path().extension() == ".stat";
+    return n;
+  };
+  auto plain = CacheKey({db});
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  // Just written: hashed, but not remembered.
+  auto fresh = CacheKey({db}, (dir / "memo").string());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, *plain);
+  EXPECT_EQ(count_memos(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  auto settled = CacheKey({db}, (dir / "memo").string());
+  ASSERT_TRUE(settled.ok());
+  EXPECT_EQ(*settled, *plain);
+  EXPECT_EQ(count_memos(), 1);
+  auto memo = CacheKey({db}, (dir / "memo").string());
+  ASSERT_TRUE(memo.ok());
+  EXPECT_EQ(*memo, *plain);
+  // Same size, new content: the stat changes (change time), so does the key.
+  std::string changed = kHashes;
+  changed[0] = changed[0] == '4' ? '5' : '4';
+  std::ofstream(db, std::ios::trunc) << changed;
+  auto after = CacheKey({db}, (dir / "memo").string());
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(*after, *plain);
+  auto rehashed = CacheKey({db});
+  ASSERT_TRUE(rehashed.ok());
+  EXPECT_EQ(*after, *rehashed);
+  fs::remove_all(dir);
 }
 
 }  // namespace

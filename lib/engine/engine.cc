@@ -29,7 +29,7 @@ Result<std::shared_ptr<const Engine>> LoadEngine(const std::vector<std::string>&
   std::unique_ptr<compile::CompiledDb> db;
   std::string key;
   if (!options.cache_dir.empty()) {
-    auto k = compile::CacheKey(db_paths);
+    auto k = compile::CacheKey(db_paths, options.cache_dir);
     if (k.ok()) {
       key = std::move(k).value();
       auto cached = compile::LoadCache(options.cache_dir, key);
