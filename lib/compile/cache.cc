@@ -10,19 +10,25 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <span>
+#include <tuple>
 #include <type_traits>
 
+#include "compile/digest.h"
 #include "signatures/loader.h"
 
 namespace vigil::compile {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'E', 'N', 'G', '\0'};
-// 2: gap kind and special place per element; 3: typed targets; 4: PE offsets
-constexpr uint32_t kFormatVersion = 5;
+// 2: gap kind and special place per element; 3: typed targets; 4: PE offsets;
+// 6: sections mapped in place (names, hash indexes, body heads) and patterns
+// decoded on first use
+constexpr uint32_t kFormatVersion = 6;
 
 class Writer {
  public:
@@ -100,27 +106,10 @@ bool ReadMatch(Reader* r, std::vector<sig::ByteMatch>* run) {
   return r->ok();
 }
 
-// Hash entries are plain records; the platform check in the header
-// guarantees the same layout on load, so they are copied whole.
+// Hash entries and body heads are plain records; the platform check in the
+// header guarantees the same layout on load, so they are mapped as they are.
 static_assert(std::is_trivially_copyable_v<HashEntry>);
-
-void WriteHashes(Writer* w, const HashIndex& idx) {
-  w->U64(idx.entries().size());
-  w->Bytes(idx.entries().data(), idx.entries().size() * sizeof(HashEntry));
-}
-
-bool ReadHashes(Reader* r, size_t names, HashIndex* idx) {
-  uint64_t n = r->U64();
-  std::string_view raw = r->Bytes();
-  // Divide rather than multiply: n * sizeof can wrap around to raw.size().
-  if (!r->ok() || raw.size() % sizeof(HashEntry) || n != raw.size() / sizeof(HashEntry)) return false;
-  std::vector<HashEntry> entries(n);
-  if (n) std::memcpy(entries.data(), raw.data(), raw.size());  // data() may be null when empty
-  for (const auto& e : entries)
-    if (static_cast<unsigned>(e.kind) > 2 || e.name >= names || e.size < sig::kAnySize) return false;
-  idx->Restore(std::move(entries));
-  return true;
-}
+static_assert(std::is_trivially_copyable_v<BodyHead>);
 
 Status WriteGroup(Writer* w, const Group& g) {
   auto vec32 = [&](const std::vector<uint32_t>& v) { w->U64(v.size()); for (auto x : v) w->U32(x); };
@@ -130,18 +119,20 @@ Status WriteGroup(Writer* w, const Group& g) {
   w->U64(g.anchors.size());
   for (const auto& a : g.anchors) { w->U32(a.sig); w->U32(a.elem); w->U32(a.alt); w->U32(a.offset); w->U32(a.length); }
   w->U64(g.literal_count);
-  if (g.literals) {
-    char* bytes = nullptr;
-    size_t len = 0;
-    if (hs_serialize_database(g.literals.get(), &bytes, &len) != HS_SUCCESS)
-      return Status::Internal("hs_serialize_database failed");
-    w->U8(1);
-    w->Bytes(bytes, len);
-    free(bytes);
-  } else {
-    w->U8(0);
-  }
   return Status::Ok();
+}
+
+// The group's Hyperscan database as hs_serialize_database writes it; empty
+// when the group has none.
+Result<std::string> SerializeHs(const Group& g) {
+  if (!g.literals) return std::string();
+  char* bytes = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(g.literals.get(), &bytes, &len) != HS_SUCCESS)
+    return Status::Internal("hs_serialize_database failed");
+  std::string out(bytes, len);
+  free(bytes);
+  return out;
 }
 
 bool ReadGroup(Reader* r, size_t bodies, Group* g) {
@@ -166,34 +157,21 @@ bool ReadGroup(Reader* r, size_t bodies, Group* g) {
   for (auto x : g->lit_first) if (x > g->anchors.size()) return false;
   if (g->literal_count + 1 != g->lit_first.size() && !(g->literal_count == 0 && g->lit_first.size() <= 1))
     return false;
-  if (r->U8()) {
-    std::string_view bytes = r->Bytes();
-    if (!r->ok()) return false;
-    hs_database_t* db = nullptr;
-    if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return false;
-    g->literals.reset(db);
-  }
-  return r->ok();
+  return r->ok() && r->done();
 }
 
-// Every anchor must point inside its signature's pattern, or verification
-// would read out of bounds.
-bool AnchorsValid(const CompiledDb& db, const Group& g) {
-  for (const auto& a : g.anchors) {
-    const auto& elems = db.bodies[a.sig].pattern.elems;
-    if (a.elem >= elems.size()) return false;
-    const auto& e = elems[a.elem];
-    const std::vector<sig::ByteMatch>* run;
-    if (e.kind == sig::ElemKind::kAlt) {
-      if (a.alt >= e.alts.size()) return false;
-      run = &e.alts[a.alt];
-    } else if (e.kind == sig::ElemKind::kBytes) {
-      run = &e.bytes;
-    } else {
-      return false;
-    }
-    if (size_t{a.offset} + a.length > run->size() || a.length == 0) return false;
+bool ReadHs(std::string_view bytes, Group* g) {
+  if (bytes.empty()) return true;
+  size_t size = 0;
+  if (hs_serialized_database_size(bytes.data(), bytes.size(), &size) != HS_SUCCESS || size == 0) return false;
+  auto* db = static_cast<hs_database_t*>(HsAlloc(size));
+  if (!db) return false;
+  // Hyperscan checks its own header and checksum here.
+  if (hs_deserialize_database_at(bytes.data(), bytes.size(), db) != HS_SUCCESS) {
+    HsFree(db);
+    return false;
   }
+  g->literals = HsDatabase(db, HsDatabaseDeleter{true});
   return true;
 }
 
@@ -320,107 +298,213 @@ bool IsHexKey(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> SerializeDb(const CompiledDb& db) {
-  Writer w;
-  w.Str(db.names.blob());
-  w.U64(db.names.ends().size());
-  w.Bytes(db.names.ends().data(), db.names.ends().size() * sizeof(uint32_t));
-  WriteHashes(&w, db.hashes);
-  WriteHashes(&w, db.allow);
-  w.U64(db.bodies.size());
-  for (const auto& b : db.bodies) {
-    w.U32(b.name);
-    w.U8(b.target);
-    w.U8(static_cast<uint8_t>(b.offset.kind));
-    w.U64(static_cast<uint64_t>(b.offset.value));
-    w.U32(b.offset.section);
-    w.U32(b.offset.max_shift);
-    w.U64(b.pattern.elems.size());
-    for (const auto& e : b.pattern.elems) {
-      w.U8(static_cast<uint8_t>(e.kind));
-      WriteMatch(&w, e.bytes);
-      w.U64(e.alts.size());
-      for (const auto& a : e.alts) WriteMatch(&w, a);
-      w.U32(e.gap_min);
-      w.U32(e.gap_max);
-      w.U8(static_cast<uint8_t>(e.gap_kind));
-      w.U8(static_cast<uint8_t>(e.place));
-    }
+namespace {
+
+// Payload sections (docs/formats/engine-cache.md), in file order.
+enum Section : uint32_t {
+  kNamesBlob, kNamesEnds, kHashes, kAllow, kHeads, kBodyOffsets, kBodyBlob,
+  kRawGroup, kRawHs, kTextGroup, kTextHs, kMisc, kSectionCount
+};
+// Sections the payload checksum covers: everything but the bulky ones, which
+// are mapped without being read (names, hash entries, encoded patterns) or
+// checked by Hyperscan itself.
+constexpr bool Checksummed(uint32_t s) {
+  return s != kNamesBlob && s != kHashes && s != kAllow && s != kBodyBlob && s != kRawHs && s != kTextHs;
+}
+constexpr size_t kTableBytes = 8 + kSectionCount * 16;
+
+void WritePattern(Writer* w, const sig::Pattern& p) {
+  w->U64(p.elems.size());
+  for (const auto& e : p.elems) {
+    w->U8(static_cast<uint8_t>(e.kind));
+    WriteMatch(w, e.bytes);
+    w->U64(e.alts.size());
+    for (const auto& a : e.alts) WriteMatch(w, a);
+    w->U32(e.gap_min);
+    w->U32(e.gap_max);
+    w->U8(static_cast<uint8_t>(e.gap_kind));
+    w->U8(static_cast<uint8_t>(e.place));
   }
-  VIGIL_RETURN_IF_ERROR(WriteGroup(&w, db.raw));
-  VIGIL_RETURN_IF_ERROR(WriteGroup(&w, db.text));
-  w.U64(db.known);
-  w.U64(db.warnings.size());
-  for (const auto& s : db.warnings) w.Str(s);
-  return std::move(w.out());
+}
+
+// BodyTable's decoder: one signature from its head and encoded pattern, or
+// null when the bytes are not a well-formed pattern.
+std::unique_ptr<sig::BodySig> DecodeBody(std::string_view bytes, const BodyHead& head) {
+  Reader r(bytes);
+  auto b = std::make_unique<sig::BodySig>();
+  b->name = head.name;
+  b->target = head.target;
+  b->offset = head.offset();
+  uint64_t ne = r.Count(1 + 8 + 8 + 8 + 2);
+  if (!r.ok() || ne == 0) return nullptr;
+  b->pattern.elems.resize(ne);
+  for (auto& e : b->pattern.elems) {
+    uint8_t k = r.U8();
+    if (k > static_cast<uint8_t>(sig::ElemKind::kNonAlnum)) return nullptr;
+    e.kind = static_cast<sig::ElemKind>(k);
+    if (!ReadMatch(&r, &e.bytes)) return nullptr;
+    uint64_t na = r.Count(8);
+    e.alts.resize(na);
+    for (auto& a : e.alts) if (!ReadMatch(&r, &a)) return nullptr;
+    e.gap_min = r.U32();
+    e.gap_max = r.U32();
+    uint8_t gap_kind = r.U8(), place = r.U8();
+    if (gap_kind > static_cast<uint8_t>(sig::GapKind::kByteRange) ||
+        place > static_cast<uint8_t>(sig::Place::kAfter))
+      return nullptr;
+    e.gap_kind = static_cast<sig::GapKind>(gap_kind);
+    e.place = static_cast<sig::Place>(place);
+    bool shape_ok = (e.kind == sig::ElemKind::kBytes) ? !e.bytes.empty()
+                    : e.kind == sig::ElemKind::kAlt ? !e.alts.empty()  // "(aa|)" has an empty one
+                    : e.kind == sig::ElemKind::kNegAlt
+                        ? !e.alts.empty() && !e.alts[0].empty()
+                        : true;
+    if (e.kind == sig::ElemKind::kNegAlt)
+      for (auto& a : e.alts) if (a.size() != e.alts[0].size()) shape_ok = false;
+    if (!shape_ok || e.gap_min > e.gap_max) return nullptr;
+  }
+  if (!r.ok() || !r.done()) return nullptr;
+  // The head's literal flag decides report order: it must agree.
+  if (MakeHead(*b).literal != head.literal) return nullptr;
+  b->pattern.parts = sig::PatternParts(b->pattern);
+  b->evaluable = true;
+  return b;
+}
+
+template <typename T>
+std::string_view AsBytes(std::span<const T> v) {
+  return std::string_view(reinterpret_cast<const char*>(v.data()), v.size_bytes());
+}
+
+template <typename T>
+std::span<const T> AsArray(std::string_view bytes) {
+  return std::span<const T>(reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T));
+}
+
+// The sections of a payload, checked to lie inside it, in order, aligned,
+// and to end exactly where it ends.
+bool SplitSections(std::string_view payload, std::array<std::string_view, kSectionCount>* out) {
+  if (payload.size() < kTableBytes) return false;
+  uint64_t count;
+  std::memcpy(&count, payload.data(), 8);
+  if (count != kSectionCount) return false;
+  uint64_t next = kTableBytes;
+  for (uint32_t i = 0; i < kSectionCount; ++i) {
+    uint64_t off, len;
+    std::memcpy(&off, payload.data() + 8 + 16 * i, 8);
+    std::memcpy(&len, payload.data() + 16 + 16 * i, 8);
+    if (off < next || off % 8 || off - next >= 8 || off > payload.size() || len > payload.size() - off)
+      return false;
+    (*out)[i] = payload.substr(off, len);
+    next = off + len;
+  }
+  return next == payload.size();
+}
+
+// CRC-32C of the section table and the checksummed sections: a check
+// against a damaged file, cheap enough for every start.
+uint32_t StructureChecksum(std::string_view payload, const std::array<std::string_view, kSectionCount>& sec) {
+  uint32_t crc = Crc32c(0, payload.data(), kTableBytes);
+  for (uint32_t i = 0; i < kSectionCount; ++i)
+    if (Checksummed(i)) crc = Crc32c(crc, sec[i].data(), sec[i].size());
+  return crc;
+}
+
+Result<std::unique_ptr<CompiledDb>> DeserializeMapped(std::shared_ptr<const void> backing,
+                                                      std::string_view payload) {
+  auto bad = [] { return Status::Corruption("engine cache payload is malformed"); };
+  std::array<std::string_view, kSectionCount> sec;
+  if (reinterpret_cast<uintptr_t>(payload.data()) % 8 || !SplitSections(payload, &sec)) return bad();
+  auto db = std::make_unique<CompiledDb>();
+  db->backing = std::move(backing);
+  if (sec[kNamesEnds].size() % 4 || !db->names.Borrow(sec[kNamesBlob], AsArray<uint32_t>(sec[kNamesEnds])))
+    return bad();
+  Reader misc(sec[kMisc]);
+  db->known = misc.U64();
+  uint8_t hash_kinds = misc.U8(), allow_kinds = misc.U8();
+  uint64_t nw = misc.Count(8);
+  for (uint64_t i = 0; i < nw && misc.ok(); ++i) db->warnings.emplace_back(misc.Bytes());
+  if (!misc.ok() || !misc.done()) return bad();
+  for (auto [s, idx, kinds] : {std::tuple{kHashes, &db->hashes, hash_kinds}, std::tuple{kAllow, &db->allow, allow_kinds}}) {
+    if (sec[s].size() % sizeof(HashEntry)) return bad();
+    idx->Borrow(AsArray<HashEntry>(sec[s]), kinds, db->names.size());
+  }
+  if (sec[kHeads].size() % sizeof(BodyHead) || sec[kBodyOffsets].size() % 8) return bad();
+  auto heads = AsArray<BodyHead>(sec[kHeads]);
+  auto offsets = AsArray<uint64_t>(sec[kBodyOffsets]);
+  if (offsets.size() != heads.size() + 1 || offsets[0] != 0 || offsets.back() != sec[kBodyBlob].size())
+    return bad();
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const BodyHead& h = heads[i];
+    if (offsets[i] > offsets[i + 1] || h.name >= db->names.size() || h.target > sig::kTargetMax ||
+        h.offset_kind > static_cast<uint8_t>(sig::Offset::Kind::kLastSection) || h.literal > 1)
+      return bad();
+  }
+  db->bodies = BodyTable(heads, offsets, sec[kBodyBlob], DecodeBody);
+  for (auto [gs, hs, g] : {std::tuple{kRawGroup, kRawHs, &db->raw}, std::tuple{kTextGroup, kTextHs, &db->text}}) {
+    Reader r(sec[gs]);
+    if (!ReadGroup(&r, heads.size(), g) || !ReadHs(sec[hs], g)) return bad();
+  }
+  return db;
+}
+
+}  // namespace
+
+Result<std::string> SerializeDb(const CompiledDb& db) {
+  std::array<std::string, kSectionCount> sec;
+  sec[kNamesBlob] = std::string(db.names.blob());
+  sec[kNamesEnds] = std::string(AsBytes(db.names.ends()));
+  sec[kHashes] = std::string(AsBytes(db.hashes.entries()));
+  sec[kAllow] = std::string(AsBytes(db.allow.entries()));
+  std::vector<BodyHead> heads;
+  std::vector<uint64_t> offsets{0};
+  Writer blob;
+  for (size_t i = 0; i < db.bodies.size(); ++i) {
+    const sig::BodySig* b = db.bodies.Get(i);
+    if (!b) return Status::Corruption("body signature " + std::to_string(i) + " is malformed");
+    heads.push_back(db.bodies.head(i));
+    WritePattern(&blob, b->pattern);
+    offsets.push_back(blob.out().size());
+  }
+  sec[kHeads] = std::string(AsBytes(std::span<const BodyHead>(heads)));
+  sec[kBodyOffsets] = std::string(AsBytes(std::span<const uint64_t>(offsets)));
+  sec[kBodyBlob] = std::move(blob.out());
+  for (auto [gs, hs, g] : {std::tuple{kRawGroup, kRawHs, &db.raw}, std::tuple{kTextGroup, kTextHs, &db.text}}) {
+    Writer w;
+    VIGIL_RETURN_IF_ERROR(WriteGroup(&w, *g));
+    sec[gs] = std::move(w.out());
+    auto h = SerializeHs(*g);
+    if (!h.ok()) return h.status();
+    sec[hs] = std::move(h).value();
+  }
+  Writer misc;
+  misc.U64(db.known);
+  misc.U8(db.hashes.any_size_kinds());
+  misc.U8(db.allow.any_size_kinds());
+  misc.U64(db.warnings.size());
+  for (const auto& w : db.warnings) misc.Str(w);
+  sec[kMisc] = std::move(misc.out());
+
+  std::string out(kTableBytes, '\0');
+  uint64_t count = kSectionCount;
+  std::memcpy(out.data(), &count, 8);
+  for (uint32_t i = 0; i < kSectionCount; ++i) {
+    out.resize((out.size() + 7) & ~size_t{7}, '\0');
+    uint64_t off = out.size(), len = sec[i].size();
+    std::memcpy(out.data() + 8 + 16 * i, &off, 8);
+    std::memcpy(out.data() + 16 + 16 * i, &len, 8);
+    out += sec[i];
+  }
+  return out;
 }
 
 Result<std::unique_ptr<CompiledDb>> DeserializeDb(std::string_view bytes) {
-  auto bad = [] { return Status::Corruption("engine cache payload is malformed"); };
-  Reader r(bytes);
-  auto db = std::make_unique<CompiledDb>();
-  std::string blob(r.Bytes());
-  uint64_t nn = r.U64();
-  std::string_view ends_raw = r.Bytes();
-  if (!r.ok() || ends_raw.size() % sizeof(uint32_t) || nn != ends_raw.size() / sizeof(uint32_t))
-    return bad();
-  std::vector<uint32_t> ends(nn);
-  if (nn) std::memcpy(ends.data(), ends_raw.data(), ends_raw.size());  // data() may be null when empty
-  if (!db->names.Restore(std::move(blob), std::move(ends))) return bad();
-  if (!r.ok() || !ReadHashes(&r, db->names.size(), &db->hashes) ||
-      !ReadHashes(&r, db->names.size(), &db->allow))
-    return bad();
-  uint64_t nb = r.Count(4 + 1 + 1 + 8 + 4 + 4 + 8);
-  db->bodies.resize(nb);
-  for (auto& b : db->bodies) {
-    b.name = r.U32();
-    b.target = r.U8();
-    uint8_t kind = r.U8();
-    if (kind > static_cast<uint8_t>(sig::Offset::Kind::kLastSection)) return bad();
-    b.offset.kind = static_cast<sig::Offset::Kind>(kind);
-    b.offset.value = static_cast<int64_t>(r.U64());
-    b.offset.section = r.U32();
-    b.offset.max_shift = r.U32();
-    uint64_t ne = r.Count(1 + 8 + 8 + 8 + 2);
-    if (b.name >= db->names.size() || ne == 0) return bad();
-    b.pattern.elems.resize(ne);
-    for (auto& e : b.pattern.elems) {
-      uint8_t k = r.U8();
-      if (k > static_cast<uint8_t>(sig::ElemKind::kNonAlnum)) return bad();
-      e.kind = static_cast<sig::ElemKind>(k);
-      if (!ReadMatch(&r, &e.bytes)) return bad();
-      uint64_t na = r.Count(8);
-      e.alts.resize(na);
-      for (auto& a : e.alts) if (!ReadMatch(&r, &a)) return bad();
-      e.gap_min = r.U32();
-      e.gap_max = r.U32();
-      uint8_t gap_kind = r.U8(), place = r.U8();
-      if (gap_kind > static_cast<uint8_t>(sig::GapKind::kByteRange) ||
-          place > static_cast<uint8_t>(sig::Place::kAfter))
-        return bad();
-      e.gap_kind = static_cast<sig::GapKind>(gap_kind);
-      e.place = static_cast<sig::Place>(place);
-      bool shape_ok = (e.kind == sig::ElemKind::kBytes) ? !e.bytes.empty()
-                      : e.kind == sig::ElemKind::kAlt ? !e.alts.empty()  // "(aa|)" has an empty one
-                      : e.kind == sig::ElemKind::kNegAlt
-                          ? !e.alts.empty() && !e.alts[0].empty()
-                          : true;
-      if (e.kind == sig::ElemKind::kNegAlt)
-        for (auto& a : e.alts) if (a.size() != e.alts[0].size()) shape_ok = false;
-      if (!shape_ok || e.gap_min > e.gap_max) return bad();
-    }
-    b.pattern.parts = sig::PatternParts(b.pattern);
-    b.evaluable = true;
-  }
-  if (!r.ok() || !ReadGroup(&r, db->bodies.size(), &db->raw) ||
-      !ReadGroup(&r, db->bodies.size(), &db->text) || !AnchorsValid(*db, db->raw) ||
-      !AnchorsValid(*db, db->text))
-    return bad();
-  db->known = r.U64();
-  uint64_t nw = r.Count(8);
-  for (uint64_t i = 0; i < nw; ++i) db->warnings.emplace_back(r.Bytes());
-  if (!r.ok() || !r.done()) return bad();
-  return db;
+  // An aligned copy the db keeps: its tables borrow from it.
+  size_t words = (bytes.size() + 7) / 8;
+  std::shared_ptr<uint64_t[]> copy(new uint64_t[words ? words : 1]);
+  if (!bytes.empty()) std::memcpy(copy.get(), bytes.data(), bytes.size());
+  std::string_view payload(reinterpret_cast<const char*>(copy.get()), bytes.size());
+  return DeserializeMapped(std::shared_ptr<const void>(copy, copy.get()), payload);
 }
 
 Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std::string& memo_dir) {
@@ -439,17 +523,20 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std
   // this stat (device, inode, size, modification and change times).
   std::string memo;
   if (!memo_dir.empty()) {
-    Sha256 h;
-    h.Str("stat");
-    start(&h);
+    Sha256Small h;
+    auto str = [&](std::string_view v) { uint64_t n = v.size(); h.Update(&n, 8); h.Update(v.data(), v.size()); };
+    str("stat");
+    str(std::to_string(kFormatVersion));
+    str(PlatformString());
+    if (engine.ok()) str(*engine);
     for (const auto& f : files) {
-      h.Str(f.path);
+      str(f.path);
       for (int64_t v : {int64_t(f.st.st_dev), int64_t(f.st.st_ino), int64_t(f.st.st_size),
                         int64_t(f.st.st_mtim.tv_sec), int64_t(f.st.st_mtim.tv_nsec),
                         int64_t(f.st.st_ctim.tv_sec), int64_t(f.st.st_ctim.tv_nsec)})
-        h.U64(static_cast<uint64_t>(v));
+        h.Update(&v, sizeof v);
     }
-    memo = memo_dir + "/" + h.Hex() + ".stat";
+    memo = memo_dir + "/" + h.HexFinal() + ".stat";
     char buf[65];
     int fd = open(memo.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -503,7 +590,12 @@ Status SaveCache(const std::string& dir, const std::string& key, const CompiledD
   uint32_t plen = static_cast<uint32_t>(plat.size());
   header.append(reinterpret_cast<const char*>(&plen), 4);
   header += plat;
-  header += Sha256Hex(*payload);  // 64 hex chars
+  std::array<std::string_view, kSectionCount> sec;
+  if (!SplitSections(*payload, &sec)) return Status::Internal("engine cache payload is malformed");
+  uint32_t crc = StructureChecksum(*payload, sec);
+  header.append(reinterpret_cast<const char*>(&crc), 4);
+  // The payload starts 8-aligned, so that its arrays can be used in place.
+  header.resize((header.size() + 7) & ~size_t{7}, '\0');
   std::string final_path = dir + "/" + key + ".engine";
   std::string tmp = final_path + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -547,13 +639,20 @@ Result<std::unique_ptr<CompiledDb>> LoadCache(const std::string& dir, const std:
   std::memcpy(&ver, all.data() + 8, 4);
   std::memcpy(&plen, all.data() + 12, 4);
   if (ver != kFormatVersion) return fail("format version " + std::to_string(ver) + ", expected " + std::to_string(kFormatVersion));
-  if (all.size() < 16 + size_t{plen} + 64) return fail("truncated header");
+  size_t payload_at = (16 + size_t{plen} + 4 + 7) & ~size_t{7};
+  if (all.size() < payload_at) return fail("truncated header");
   if (all.substr(16, plen) != PlatformString()) return fail("built for another platform");
-  std::string_view sum = all.substr(16 + plen, 64);
-  std::string_view payload = all.substr(16 + plen + 64);
-  if (Sha256Hex(payload) != sum) return fail("checksum mismatch");
-  auto db = DeserializeDb(payload);
-  munmap(p, size);
+  uint32_t sum;
+  std::memcpy(&sum, all.data() + 16 + plen, 4);
+  std::string_view payload = all.substr(payload_at);
+  std::array<std::string_view, kSectionCount> sec;
+  if (!SplitSections(payload, &sec)) return fail("engine cache payload is malformed");
+  if (StructureChecksum(payload, sec) != sum) return fail("checksum mismatch");
+  // The engine keeps the mapping: its names, hash indexes and signature
+  // heads are read in place, and patterns are decoded from it when used.
+  std::shared_ptr<const void> mapping(p, [size](const void* q) { munmap(const_cast<void*>(q), size); });
+  auto db = DeserializeMapped(std::move(mapping), payload);
+  if (!db.ok()) return Status::Corruption(path + ": " + db.status().message());
   return db;
 }
 

@@ -1,5 +1,7 @@
 #include "compile/compiled_db.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -14,17 +16,76 @@ bool HashLess(const HashEntry& a, const HashEntry& b) {
   return std::tie(a.size, a.kind, a.digest) < std::tie(b.size, b.kind, b.digest);
 }
 
-void HashIndex::Build(std::vector<sig::HashSig> sigs) { Restore(std::move(sigs)); }
+namespace {
 
-void HashIndex::Restore(std::vector<HashEntry> entries) {
-  entries_ = std::move(entries);
+// Hyperscan databases of a megabyte or more are placed in 2 MiB-aligned
+// mappings marked for transparent huge pages: filling one then takes a
+// page fault or two instead of hundreds, which on a virtual machine is most
+// of the time a cached engine takes to load (docs/PERFORMANCE.md).
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugeFrom = size_t{1} << 20;
+constexpr size_t kAllocHeader = 64;  // keeps the block 64-byte aligned
+constexpr uint64_t kMapped = 0x4d41505045444442, kMalloced = 0x4d414c4c4f434442;
+struct AllocHeader {
+  uint64_t magic;
+  size_t length;
+  void* base;
+};
+
+}  // namespace
+
+void* HsAlloc(size_t n) {
+  if (n >= kHugeFrom && n < SIZE_MAX / 2) {
+    size_t len = (n + kAllocHeader + kHugePage - 1) & ~(kHugePage - 1);
+    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw != MAP_FAILED) {
+      auto start = reinterpret_cast<uintptr_t>(raw);
+      uintptr_t base = (start + kHugePage - 1) & ~(kHugePage - 1);
+      size_t head = base - start;
+      if (head) munmap(raw, head);
+      if (kHugePage - head) munmap(reinterpret_cast<void*>(base + len), kHugePage - head);
+      madvise(reinterpret_cast<void*>(base), len, MADV_HUGEPAGE);
+      auto* h = reinterpret_cast<AllocHeader*>(base);
+      *h = AllocHeader{kMapped, len, reinterpret_cast<void*>(base)};
+      return reinterpret_cast<char*>(base) + kAllocHeader;
+    }
+  }
+  auto* p = static_cast<char*>(std::malloc(n + kAllocHeader));
+  if (!p) return nullptr;
+  *reinterpret_cast<AllocHeader*>(p) = AllocHeader{kMalloced, n, p};
+  return p + kAllocHeader;
+}
+
+void HsFree(void* p) {
+  if (!p) return;
+  auto* h = reinterpret_cast<AllocHeader*>(static_cast<char*>(p) - kAllocHeader);
+  if (h->magic == kMapped) munmap(h->base, h->length);
+  else std::free(h);
+}
+
+void HsDatabaseDeleter::operator()(hs_database_t* db) const {
+  if (placed) HsFree(db);
+  else hs_free_database(db);
+}
+
+void HashIndex::Build(std::vector<sig::HashSig> sigs) {
+  owned_ = std::move(sigs);
   // Stable: equal entries keep load order (the last loaded one wins a tie).
-  std::stable_sort(entries_.begin(), entries_.end(), HashLess);
+  std::stable_sort(owned_.begin(), owned_.end(), HashLess);
+  entries_ = owned_;
+  name_count_ = SIZE_MAX;
   any_size_kinds_ = 0;
-  for (const auto& e : entries_) {
+  for (const auto& e : owned_) {
     if (e.size != sig::kAnySize) break;  // kAnySize (-1) sorts first
     any_size_kinds_ |= static_cast<uint8_t>(1u << static_cast<unsigned>(e.kind));
   }
+}
+
+void HashIndex::Borrow(std::span<const HashEntry> entries, uint8_t any_size_kinds, size_t name_count) {
+  owned_.clear();
+  entries_ = entries;
+  any_size_kinds_ = any_size_kinds & 7u;
+  name_count_ = name_count;
 }
 
 uint8_t HashIndex::KindsForSize(int64_t size) const {
@@ -32,8 +93,104 @@ uint8_t HashIndex::KindsForSize(int64_t size) const {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), size,
                              [](const HashEntry& e, int64_t s) { return e.size < s; });
   for (; it != entries_.end() && it->size == size; ++it)
-    kinds |= static_cast<uint8_t>(1u << static_cast<unsigned>(it->kind));
+    kinds |= static_cast<uint8_t>(1u << (static_cast<unsigned>(it->kind) & 7u));
   return kinds;
+}
+
+BodyHead MakeHead(const sig::BodySig& b) {
+  BodyHead h;
+  h.name = b.name;
+  h.target = b.target;
+  const sig::Pattern& p = b.pattern;
+  h.literal = p.elems.size() == 1 && p.elems[0].kind == sig::ElemKind::kBytes &&
+              std::all_of(p.elems[0].bytes.begin(), p.elems[0].bytes.end(),
+                          [](sig::ByteMatch m) { return m.exact(); });
+  h.offset_kind = static_cast<uint8_t>(b.offset.kind);
+  h.section = b.offset.section;
+  h.max_shift = b.offset.max_shift;
+  h.value = b.offset.value;
+  return h;
+}
+
+bool AnchorFits(const sig::BodySig& b, const Anchor& a) {
+  if (a.elem >= b.pattern.elems.size()) return false;
+  const sig::Elem& e = b.pattern.elems[a.elem];
+  const std::vector<sig::ByteMatch>* run;
+  if (e.kind == sig::ElemKind::kAlt) {
+    if (a.alt >= e.alts.size()) return false;
+    run = &e.alts[a.alt];
+  } else if (e.kind == sig::ElemKind::kBytes) {
+    run = &e.bytes;
+  } else {
+    return false;
+  }
+  return a.length != 0 && size_t{a.offset} + a.length <= run->size();
+}
+
+BodyTable::BodyTable(std::vector<sig::BodySig> bodies) : owned_(std::move(bodies)) {
+  owned_heads_.reserve(owned_.size());
+  for (const auto& b : owned_) owned_heads_.push_back(MakeHead(b));
+  heads_ = owned_heads_;
+}
+
+BodyTable::BodyTable(std::span<const BodyHead> heads, std::span<const uint64_t> offsets,
+                     std::string_view blob, Decoder decode)
+    : heads_(heads), offsets_(offsets), blob_(blob), decode_(decode),
+      decoded_(new std::atomic<sig::BodySig*>[heads.size()]) {
+  for (size_t i = 0; i < heads.size(); ++i) decoded_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+BodyTable::~BodyTable() { FreeDecoded(); }
+
+void BodyTable::FreeDecoded() {
+  if (!decoded_) return;
+  for (size_t i = 0; i < heads_.size(); ++i) {
+    sig::BodySig* b = decoded_[i].load(std::memory_order_relaxed);
+    if (b != Malformed()) delete b;
+  }
+  decoded_.reset();
+}
+
+BodyTable::BodyTable(BodyTable&& o) noexcept { *this = std::move(o); }
+
+BodyTable& BodyTable::operator=(BodyTable&& o) noexcept {
+  if (this == &o) return *this;
+  FreeDecoded();
+  // Moving a vector keeps its buffer, so spans over owned data stay valid.
+  owned_ = std::move(o.owned_);
+  owned_heads_ = std::move(o.owned_heads_);
+  heads_ = o.heads_;
+  offsets_ = o.offsets_;
+  blob_ = o.blob_;
+  decode_ = o.decode_;
+  decoded_ = std::move(o.decoded_);
+  o.heads_ = {};
+  o.offsets_ = {};
+  o.blob_ = {};
+  return *this;
+}
+
+sig::BodySig* BodyTable::Malformed() {
+  static sig::BodySig marker;
+  return &marker;
+}
+
+const sig::BodySig* BodyTable::Get(size_t i) const {
+  if (!decoded_) return &owned_[i];
+  sig::BodySig* b = decoded_[i].load(std::memory_order_acquire);
+  if (!b) {
+    // offsets_ was checked on load: non-decreasing, within blob_.
+    auto fresh = decode_(blob_.substr(offsets_[i], offsets_[i + 1] - offsets_[i]), heads_[i]);
+    sig::BodySig* mine = fresh ? fresh.release() : Malformed();
+    sig::BodySig* expected = nullptr;
+    if (decoded_[i].compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
+      b = mine;
+    } else {  // another thread decoded it first
+      if (mine != Malformed()) delete mine;
+      b = expected;
+    }
+  }
+  return b == Malformed() ? nullptr : b;
 }
 
 namespace {
@@ -245,13 +402,14 @@ Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set, Strategy stra
   db->known = set.known;
   db->warnings = std::move(set.warnings);
   std::map<std::string, std::vector<Anchor>> raw_lits, text_lits;
+  std::vector<sig::BodySig> bodies;
   for (auto& b : set.bodies) {
     if (!b.evaluable) continue;
-    db->bodies.push_back(std::move(b));
+    bodies.push_back(std::move(b));
   }
-  for (uint32_t id = 0; id < db->bodies.size(); ++id) {
-    if (db->bodies[id].target == sig::kTargetAscii) AddSig(db->bodies, id, strategy, &text_lits, &db->text);
-    else AddSig(db->bodies, id, strategy, &raw_lits, &db->raw);
+  for (uint32_t id = 0; id < bodies.size(); ++id) {
+    if (bodies[id].target == sig::kTargetAscii) AddSig(bodies, id, strategy, &text_lits, &db->text);
+    else AddSig(bodies, id, strategy, &raw_lits, &db->raw);
   }
   for (auto [lits, g] : {std::pair{&raw_lits, &db->raw}, std::pair{&text_lits, &db->text}}) {
     for (auto& [lit, anchors] : *lits) {
@@ -260,12 +418,13 @@ Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set, Strategy stra
     }
     g->lit_first.push_back(static_cast<uint32_t>(g->anchors.size()));
     size_t before = g->regex_sigs.size();
-    VIGIL_RETURN_IF_ERROR(BuildGroupDatabase(db->bodies, g));
+    VIGIL_RETURN_IF_ERROR(BuildGroupDatabase(bodies, g));
     if (g->regex_sigs.size() < before) {
       db->warnings.push_back(std::to_string(before - g->regex_sigs.size()) +
                              " signature(s) without a literal anchor could not be compiled; never matched");
     }
   }
+  db->bodies = BodyTable(std::move(bodies));
   db->names = std::move(set.names);
   return db;
 }

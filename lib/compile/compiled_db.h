@@ -15,8 +15,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,8 +28,14 @@
 
 namespace vigil::compile {
 
+// Memory for a database deserialised in place (hs_deserialize_database_at):
+// 64-byte aligned, and on transparent huge pages from a megabyte up.
+void* HsAlloc(size_t n);
+void HsFree(void* p);
+
 struct HsDatabaseDeleter {
-  void operator()(hs_database_t* db) const { hs_free_database(db); }
+  bool placed = false;  // from HsAlloc, not from Hyperscan's allocator
+  void operator()(hs_database_t* db) const;
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 
@@ -34,22 +43,89 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 using HashEntry = sig::HashSig;
 bool HashLess(const HashEntry& a, const HashEntry& b);
 
+// Hash signatures sorted by (size, kind, digest). The entries are owned
+// (Build) or borrowed from a mapped engine cache (Borrow); borrowed entries
+// are not checked one by one when mapped: a lookup skips an entry whose name
+// index is out of range, and a corrupt order only makes lookups miss.
 class HashIndex {
  public:
   void Build(std::vector<sig::HashSig> sigs);
+  void Borrow(std::span<const HashEntry> entries, uint8_t any_size_kinds, size_t name_count);
   // Which hash kinds (bit 1<<kind) a file of this size needs; 0 = none.
   uint8_t KindsForSize(int64_t size) const;
   // Calls fn(name) for each entry matching (size, kind, digest).
   template <typename Fn>
   void Lookup(int64_t size, sig::HashKind kind, const uint8_t* digest, Fn&& fn) const;
   size_t size() const { return entries_.size(); }
-  const std::vector<HashEntry>& entries() const { return entries_; }
-  void Restore(std::vector<HashEntry> entries);
+  std::span<const HashEntry> entries() const { return entries_; }
+  uint8_t any_size_kinds() const { return any_size_kinds_; }
 
  private:
-  std::vector<HashEntry> entries_;  // sorted
+  std::vector<HashEntry> owned_;
+  std::span<const HashEntry> entries_;  // sorted; owned_ or borrowed
   uint8_t any_size_kinds_ = 0;
+  size_t name_count_ = SIZE_MAX;
 };
+
+// What the scan loop needs of a body signature without its pattern: fixed
+// size, so that the engine cache stores them as one array.
+struct BodyHead {
+  uint32_t name = 0;
+  uint8_t target = 0;
+  uint8_t literal = 0;      // the pattern is one exact byte string
+  uint8_t offset_kind = 0;  // sig::Offset::Kind
+  uint8_t reserved = 0;
+  uint32_t section = 0;
+  uint32_t max_shift = 0;
+  int64_t value = 0;
+  sig::Offset offset() const {
+    sig::Offset o;
+    o.kind = static_cast<sig::Offset::Kind>(offset_kind);
+    o.value = value;
+    o.section = section;
+    o.max_shift = max_shift;
+    return o;
+  }
+};
+static_assert(sizeof(BodyHead) == 24);
+
+// The evaluable body signatures. Owned after a compile; after a cache load
+// the heads are borrowed from the mapping and each signature's pattern is
+// decoded from it the first time a scan needs it (thread-safe), so that a
+// start touches only the signatures it uses.
+class BodyTable {
+ public:
+  BodyTable() = default;
+  explicit BodyTable(std::vector<sig::BodySig> bodies);
+  // `offsets` has size()+1 entries into `blob`, one encoded pattern each
+  // (compile/cache.cc); `decode` turns one into a signature, or null when it
+  // is malformed.
+  using Decoder = std::unique_ptr<sig::BodySig> (*)(std::string_view bytes, const BodyHead& head);
+  BodyTable(std::span<const BodyHead> heads, std::span<const uint64_t> offsets, std::string_view blob,
+            Decoder decode);
+  ~BodyTable();
+  BodyTable(BodyTable&&) noexcept;
+  BodyTable& operator=(BodyTable&&) noexcept;
+
+  size_t size() const { return heads_.size(); }
+  const BodyHead& head(size_t i) const { return heads_[i]; }
+  // The whole signature, or null when its cached form is malformed (it then
+  // never matches).
+  const sig::BodySig* Get(size_t i) const;
+
+ private:
+  std::vector<sig::BodySig> owned_;
+  std::vector<BodyHead> owned_heads_;
+  std::span<const BodyHead> heads_;
+  std::span<const uint64_t> offsets_;
+  std::string_view blob_;
+  Decoder decode_ = nullptr;
+  std::unique_ptr<std::atomic<sig::BodySig*>[]> decoded_;  // borrowed mode only
+  static sig::BodySig* Malformed();
+  void FreeDecoded();
+};
+
+BodyHead MakeHead(const sig::BodySig& b);
 
 // Where a signature's anchor sits inside its pattern.
 struct Anchor {
@@ -59,6 +135,11 @@ struct Anchor {
   uint32_t offset;    // byte offset of the anchor inside the element/alternative
   uint32_t length;    // anchor length in bytes
 };
+
+// Whether an anchor lies inside its signature's pattern (verification would
+// otherwise read out of bounds); checked before each use, since a cached
+// pattern is decoded only when first needed.
+bool AnchorFits(const sig::BodySig& b, const Anchor& a);
 
 // One prefilter group: the signatures of one target type scanned over one
 // view of the data (raw bytes, or normalised text).
@@ -73,10 +154,13 @@ struct Group {
 };
 
 struct CompiledDb {
+  // The mapped engine cache the tables below borrow from (null after a
+  // compile). Declared first so that it is released last.
+  std::shared_ptr<const void> backing;
   sig::NameTable names;
   HashIndex hashes;
   HashIndex allow;
-  std::vector<sig::BodySig> bodies;   // evaluable body signatures only
+  BodyTable bodies;                   // evaluable body signatures only
   Group raw;                          // target 0 over the raw bytes
   Group text;                         // target 7 over normalised text
   uint64_t known = 0;
@@ -105,11 +189,13 @@ void HashIndex::Lookup(int64_t size, sig::HashKind kind, const uint8_t* digest, 
   key.kind = kind;
   std::copy(digest, digest + sig::HashLength(kind), key.digest.begin());
   auto [lo, hi] = std::equal_range(entries_.begin(), entries_.end(), key, HashLess);
-  for (auto it = lo; it != hi; ++it) fn(it->name);
+  for (auto it = lo; it != hi; ++it)
+    if (it->name < name_count_) fn(it->name);
   if (any_size_kinds_ & (1u << static_cast<unsigned>(kind))) {
     key.size = sig::kAnySize;
     auto [lo2, hi2] = std::equal_range(entries_.begin(), entries_.end(), key, HashLess);
-    for (auto it = lo2; it != hi2; ++it) fn(it->name);
+    for (auto it = lo2; it != hi2; ++it)
+      if (it->name < name_count_) fn(it->name);
   }
 }
 

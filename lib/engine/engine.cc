@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "compile/cache.h"
+#include "compile/digest.h"
 #include "engine/containers.h"
 #include "engine/engine_internal.h"
 #include "match/exe.h"
@@ -88,7 +89,18 @@ struct ScratchDeleter {
 constexpr size_t kReadThreshold = 256 * 1024;  // smaller files are read(), larger mmap()ed
 
 // Digest of `data` with the hash kind's algorithm.
+// Below this size a file is hashed in-process (compile/digest.h): loading
+// OpenSSL costs more than hashing it. Above, OpenSSL's faster code wins.
+constexpr size_t kSmallDigestLimit = 64 * 1024;
+
 void Digest(sig::HashKind kind, std::string_view data, uint8_t* out) {
+  if (data.size() < kSmallDigestLimit) {
+    switch (kind) {
+      case sig::HashKind::kMd5: return compile::Md5Small(data.data(), data.size(), out);
+      case sig::HashKind::kSha1: return compile::Sha1Small(data.data(), data.size(), out);
+      case sig::HashKind::kSha256: return compile::Sha256SmallOnce(data.data(), data.size(), out);
+    }
+  }
   const EVP_MD* md = kind == sig::HashKind::kMd5 ? EVP_md5()
                      : kind == sig::HashKind::kSha1 ? EVP_sha1() : EVP_sha256();
   unsigned len = 0;
@@ -102,12 +114,6 @@ struct Hit {
   uint64_t pos;
   bool literal;
 };
-
-bool IsPureLiteral(const sig::Pattern& p) {
-  return p.elems.size() == 1 && p.elems[0].kind == sig::ElemKind::kBytes &&
-         std::all_of(p.elems[0].bytes.begin(), p.elems[0].bytes.end(),
-                     [](sig::ByteMatch b) { return b.exact(); });
-}
 
 // clamscan ignores files this small altogether.
 constexpr size_t kMinScanSize = 6;
@@ -143,7 +149,7 @@ struct Scanner::Impl : engine::LayerScanner {
   };
 
   static bool Applies(const Pass& p, uint32_t sid) {
-    return (p.targets >> p.db->bodies[sid].target) & 1u;
+    return (p.targets >> p.db->bodies.head(sid).target) & 1u;
   }
 
   // An offset of one position, or a whole section (SEx): clamscan reports
@@ -163,7 +169,7 @@ struct Scanner::Impl : engine::LayerScanner {
   // the others, and hits arrive in position order); others keep scanning.
   static int Record(Pass* p, uint32_t sid, uint64_t pos) {
     if (Seen(*p->hits, sid)) return 0;
-    bool literal = IsPureLiteral(p->db->bodies[sid].pattern);
+    bool literal = p->db->bodies.head(sid).literal != 0;
     p->hits->push_back(Hit{sid, pos, literal});
     return (!p->all && literal) ? 1 : 0;
   }
@@ -176,17 +182,18 @@ struct Scanner::Impl : engine::LayerScanner {
       for (uint32_t k = g.lit_first[id]; k < g.lit_first[id + 1]; ++k) {
         const compile::Anchor& a = g.anchors[k];
         if (!Applies(*p, a.sig) || Seen(*p->hits, a.sig)) continue;
-        if (match::VerifyAnchor(p->db->bodies[a.sig], a, p->data, static_cast<size_t>(to)) &&
-            Record(p, a.sig, to))
+        const sig::BodySig* b = p->db->bodies.Get(a.sig);
+        if (b && compile::AnchorFits(*b, a) &&
+            match::VerifyAnchor(*b, a, p->data, static_cast<size_t>(to)) && Record(p, a.sig, to))
           return 1;
       }
       return 0;
     }
     uint32_t sid = g.regex_sigs[id - g.literal_count];
     if (!Applies(*p, sid) || Seen(*p->hits, sid)) return 0;
-    const sig::BodySig& s = p->db->bodies[sid];
+    const sig::BodySig* s = p->db->bodies.Get(sid);
     // The expression may accept more than the signature: always verify.
-    if (match::VerifyEndingAt(s, p->data, static_cast<size_t>(to)))
+    if (s && match::VerifyEndingAt(*s, p->data, static_cast<size_t>(to)))
       return Record(p, sid, to);
     return 0;
   }
@@ -217,11 +224,13 @@ struct Scanner::Impl : engine::LayerScanner {
     Pass pass{&db, &g, d, all || typed != 0, &hits, targets};
     bool stop = false;
     for (uint32_t sid : g.positional) {
-      const sig::BodySig& body = db.bodies[sid];
       if (!Applies(pass, sid)) continue;
       size_t lo, hi;
-      if (!match::PinnedRange(body.offset, d, &lo, &hi)) continue;
+      if (!match::PinnedRange(db.bodies.head(sid).offset(), d, &lo, &hi)) continue;
       if (lo >= d.n) continue;
+      const sig::BodySig* decoded = db.bodies.Get(sid);
+      if (!decoded) continue;
+      const sig::BodySig& body = *decoded;
       hi = std::min(hi, d.n - 1);
       // A multi-part signature is evaluated over the whole buffer whatever
       // the start: once is enough.
@@ -250,13 +259,14 @@ struct Scanner::Impl : engine::LayerScanner {
     // clamscan's order: a typed buffer's typed signatures by position (at
     // the same position, wildcard ones first), then the others: pure
     // literals first, each kind by position (docs/CLAMAV-COMPAT.md 8, 15).
-    auto is_typed = [&](const Hit& h) { return typed != 0 && db.bodies[h.sig].target == typed; };
+    auto is_typed = [&](const Hit& h) { return typed != 0 && db.bodies.head(h.sig).target == typed; };
     std::stable_sort(hits.begin(), hits.end(), [&](const Hit& a, const Hit& b) {
       const bool ta = is_typed(a), tb = is_typed(b);
       if (ta != tb) return ta;
       if (ta) {
         // Pure literals pinned to one offset come first (EP+n, Sx+n, n).
-        const bool pa = a.literal && Pinned(db.bodies[a.sig].offset), pb = b.literal && Pinned(db.bodies[b.sig].offset);
+        const bool pa = a.literal && Pinned(db.bodies.head(a.sig).offset()),
+                   pb = b.literal && Pinned(db.bodies.head(b.sig).offset());
         if (pa != pb) return pa;
         return a.pos != b.pos ? a.pos < b.pos : (!a.literal && b.literal);
       }
@@ -358,7 +368,7 @@ struct Scanner::Impl : engine::LayerScanner {
   void AddNames(const std::vector<Hit>& hits, ScanResult* res) const {
     const auto& db = engine->db();
     for (const Hit& h : hits) {
-      std::string_view n = db.names[db.bodies[h.sig].name];
+      std::string_view n = db.names[db.bodies.head(h.sig).name];
       if (std::find(res->names.begin(), res->names.end(), n) == res->names.end()) res->names.emplace_back(n);
     }
   }
@@ -462,11 +472,13 @@ Scanner::Scanner(std::shared_ptr<const Engine> engine) : impl_(std::make_unique<
   impl_->engine = std::move(engine);
   hs_scratch_t* s = nullptr;
   const auto& db = impl_->engine->db();
-  for (const auto& b : db.bodies) {
-    if (b.target == sig::kTargetAscii && b.offset.kind == sig::Offset::Kind::kFromEnd)
+  for (size_t i = 0; i < db.bodies.size(); ++i) {
+    const compile::BodyHead& b = db.bodies.head(i);
+    const sig::Offset offset = b.offset();
+    if (b.target == sig::kTargetAscii && offset.kind == sig::Offset::Kind::kFromEnd)
       impl_->text_eof_offsets = true;
     if (b.target != sig::kTargetAny && b.target != sig::kTargetAscii) impl_->typed_targets |= 1u << b.target;
-    if (b.evaluable && b.target == sig::kTargetPe && !b.offset.evaluable()) impl_->pe_offsets = true;
+    if (b.target == sig::kTargetPe && !offset.evaluable()) impl_->pe_offsets = true;
   }
   for (const auto* g : {&db.raw, &db.text})
     if (g->literals) hs_alloc_scratch(g->literals.get(), &s);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -79,7 +80,9 @@ struct BodySig {
 };
 
 // Signature names in one arena: hundreds of thousands of short strings
-// without one allocation each, and a flat layout the engine cache can copy.
+// without one allocation each, and a flat layout the engine cache can map.
+// The arena is either owned (built by the loaders) or borrowed from a mapped
+// engine cache (Borrow), whose mapping must outlive the table.
 class NameTable {
  public:
   uint32_t Add(std::string_view n) {
@@ -88,11 +91,12 @@ class NameTable {
     return static_cast<uint32_t>(ends_.size() - 1);
   }
   std::string_view operator[](size_t i) const {
-    size_t begin = i == 0 ? 0 : ends_[i - 1];
-    return std::string_view(blob_).substr(begin, ends_[i] - begin);
+    std::span<const uint32_t> e = ends();
+    size_t begin = i == 0 ? 0 : e[i - 1];
+    return blob().substr(begin, e[i] - begin);
   }
-  size_t size() const { return ends_.size(); }
-  bool empty() const { return ends_.empty(); }
+  size_t size() const { return ends().size(); }
+  bool empty() const { return ends().empty(); }
 
   // Iteration yields std::string_view.
   class Iterator {
@@ -106,7 +110,7 @@ class NameTable {
     size_t i_;
   };
   Iterator begin() const { return Iterator(this, 0); }
-  Iterator end() const { return Iterator(this, ends_.size()); }
+  Iterator end() const { return Iterator(this, size()); }
   void Reserve(size_t count, size_t bytes) { ends_.reserve(count); blob_.reserve(bytes); }
   // Drops names added after the first `count` (undoing a failed parse).
   void Truncate(size_t count) {
@@ -114,24 +118,44 @@ class NameTable {
     ends_.resize(count);
     blob_.resize(count == 0 ? 0 : ends_.back());
   }
-  const std::string& blob() const { return blob_; }
-  const std::vector<uint32_t>& ends() const { return ends_; }
+  std::string_view blob() const { return borrowed_ ? borrowed_blob_ : std::string_view(blob_); }
+  std::span<const uint32_t> ends() const {
+    return borrowed_ ? borrowed_ends_ : std::span<const uint32_t>(ends_);
+  }
   // Replaces the contents; false (and unchanged) unless `ends` is
   // non-decreasing and within `blob`.
   bool Restore(std::string blob, std::vector<uint32_t> ends) {
+    if (!Consistent(blob, ends)) return false;
+    blob_ = std::move(blob);
+    ends_ = std::move(ends);
+    borrowed_ = false;
+    return true;
+  }
+  // The same over memory the table does not own.
+  bool Borrow(std::string_view blob, std::span<const uint32_t> ends) {
+    if (!Consistent(blob, ends)) return false;
+    blob_.clear();
+    ends_.clear();
+    borrowed_blob_ = blob;
+    borrowed_ends_ = ends;
+    borrowed_ = true;
+    return true;
+  }
+
+ private:
+  static bool Consistent(std::string_view blob, std::span<const uint32_t> ends) {
     uint32_t prev = 0;
     for (uint32_t e : ends) {
       if (e < prev || e > blob.size()) return false;
       prev = e;
     }
-    blob_ = std::move(blob);
-    ends_ = std::move(ends);
     return true;
   }
-
- private:
   std::string blob_;
   std::vector<uint32_t> ends_;  // end offset of each name in blob_
+  bool borrowed_ = false;
+  std::string_view borrowed_blob_;
+  std::span<const uint32_t> borrowed_ends_;
 };
 
 struct SignatureSet {
