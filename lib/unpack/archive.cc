@@ -82,9 +82,13 @@ void EnableFormats(archive* a, FileType type, bool raw_only) {
 // Reads and discards the rest of a member that is being skipped, checking the
 // clock (libarchive's own skip would decode it all without a time limit).
 void Drain(archive* a, Context& ctx) {
-  static thread_local char sink[1 << 16];
+  // Allocated on first use: a thread-local array would be zeroed for every
+  // thread of every process, archives or not.
+  constexpr size_t kSink = 1 << 16;
+  static thread_local std::unique_ptr<char[]> sink;
+  if (!sink) sink.reset(new char[kSink]);
   while (!ctx.budget.Expired()) {
-    la_ssize_t n = archive_read_data(a, sink, sizeof sink);
+    la_ssize_t n = archive_read_data(a, sink.get(), kSink);
     if (n <= 0) return;
   }
 }
