@@ -487,29 +487,42 @@ int ScanCommand(int argc, char** argv) {
   };
 
   unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  Queue q(1024);
-  std::vector<std::thread> workers;
-  for (unsigned t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      Scanner s(engine);  // per-thread scratch, built once per worker
-      walk::Entry e;
-      while (q.Pop(&e)) {
-        if (e.kind != walk::Entry::Kind::kFile) {
-          Note(e);
-          continue;
-        }
-        auto t0 = std::chrono::steady_clock::now();
-        std::string act;
-        ScanResult r = action ? action->ScanAndAct(s, e.path, sopt, &act) : s.ScanFile(e.path, sopt);
-        record(e.path, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), act);
-      }
-    });
-  }
+  // Named files only (no directory): no more threads than files, and one
+  // file is scanned on this thread, without starting any.
+  bool only_files = !roots.empty() && std::all_of(roots.begin(), roots.end(), [](const std::string& r) {
+    struct stat st;
+    return stat(r.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+  });
+  if (only_files) threads = std::min<unsigned>(threads, static_cast<unsigned>(roots.size()));
+  auto handle = [&](Scanner& s, const walk::Entry& e) {
+    if (e.kind != walk::Entry::Kind::kFile) {
+      Note(e);
+      return;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    std::string act;
+    ScanResult r = action ? action->ScanAndAct(s, e.path, sopt, &act) : s.ScanFile(e.path, sopt);
+    record(e.path, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), act);
+  };
   walk::WalkStats wstats;
-  walk::Walk(roots, wopt, [&](walk::Entry e) { q.Push(std::move(e)); return walk::WalkState::kContinue; },
-             &wstats);
-  q.Close();
-  for (auto& w : workers) w.join();
+  if (only_files && threads == 1) {
+    Scanner s(engine);
+    walk::Walk(roots, wopt, [&](walk::Entry e) { handle(s, e); return walk::WalkState::kContinue; }, &wstats);
+  } else {
+    Queue q(1024);
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&] {
+        Scanner s(engine);  // per-thread scratch, built once per worker
+        walk::Entry e;
+        while (q.Pop(&e)) handle(s, e);
+      });
+    }
+    walk::Walk(roots, wopt, [&](walk::Entry e) { q.Push(std::move(e)); return walk::WalkState::kContinue; },
+               &wstats);
+    q.Close();
+    for (auto& w : workers) w.join();
+  }
   if (progress) std::fputs("\r\033[K", stderr);
 
   sum.directories = wstats.directories;

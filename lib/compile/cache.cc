@@ -1,5 +1,8 @@
 #include "compile/cache.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <dirent.h>
 #include <elf.h>
 #include <link.h>
@@ -86,11 +89,51 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
+// The CPU Hyperscan compiled for. Hyperscan's hs_populate_platform() lives
+// in its compiler, which `vigil` loads only to compile; the CPU's vendor,
+// family, model and vector features distinguish at least the platforms that
+// it does (tune family and AVX2/AVX-512/VBMI).
+std::string CpuString() {
+  static const std::string cpu = [] {
+    std::string s;
+#if defined(__x86_64__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+      char vendor[13] = {};
+      std::memcpy(vendor, &b, 4);
+      std::memcpy(vendor + 4, &d, 4);
+      std::memcpy(vendor + 8, &c, 4);
+      s += vendor;
+    }
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+      unsigned family = (a >> 8) & 15, model = (a >> 4) & 15;
+      if (family == 15) family += (a >> 20) & 255;
+      if (family == 6 || family >= 15) model += ((a >> 16) & 15) << 4;
+      s += '-';
+      s += std::to_string(family);
+      s += '-';
+      s += std::to_string(model);
+    }
+    __builtin_cpu_init();
+    for (auto [name, on] : {std::pair{"avx2", __builtin_cpu_supports("avx2")},
+                            {"avx512f", __builtin_cpu_supports("avx512f")},
+                            {"avx512bw", __builtin_cpu_supports("avx512bw")},
+                            {"avx512vl", __builtin_cpu_supports("avx512vl")},
+                            {"avx512vbmi", __builtin_cpu_supports("avx512vbmi")}})
+      if (on) {
+        s += ',';
+        s += name;
+      }
+#else
+    s = "generic";
+#endif
+    return s;
+  }();
+  return cpu;
+}
+
 std::string PlatformString() {
-  hs_platform_info_t plat{};
-  hs_populate_platform(&plat);
-  return std::string(hs_version()) + "/" + std::to_string(plat.tune) + "/" +
-         std::to_string(plat.cpu_features) +
+  return std::string(hs_version()) + "/" + CpuString() +
          (StrategyFromEnv() == Strategy::kWholeRegex ? "/regex" : "");
 }
 
@@ -110,17 +153,7 @@ bool ReadMatch(Reader* r, std::vector<sig::ByteMatch>* run) {
 // header guarantees the same layout on load, so they are mapped as they are.
 static_assert(std::is_trivially_copyable_v<HashEntry>);
 static_assert(std::is_trivially_copyable_v<BodyHead>);
-
-Status WriteGroup(Writer* w, const Group& g) {
-  auto vec32 = [&](const std::vector<uint32_t>& v) { w->U64(v.size()); for (auto x : v) w->U32(x); };
-  vec32(g.positional);
-  vec32(g.lit_first);
-  vec32(g.regex_sigs);
-  w->U64(g.anchors.size());
-  for (const auto& a : g.anchors) { w->U32(a.sig); w->U32(a.elem); w->U32(a.alt); w->U32(a.offset); w->U32(a.length); }
-  w->U64(g.literal_count);
-  return Status::Ok();
-}
+static_assert(std::is_trivially_copyable_v<Anchor>);
 
 // The group's Hyperscan database as hs_serialize_database writes it; empty
 // when the group has none.
@@ -133,31 +166,6 @@ Result<std::string> SerializeHs(const Group& g) {
   std::string out(bytes, len);
   free(bytes);
   return out;
-}
-
-bool ReadGroup(Reader* r, size_t bodies, Group* g) {
-  auto vec32 = [&](std::vector<uint32_t>* v) {
-    uint64_t n = r->Count(4);
-    v->resize(n);
-    for (auto& x : *v) x = r->U32();
-  };
-  vec32(&g->positional);
-  vec32(&g->lit_first);
-  vec32(&g->regex_sigs);
-  uint64_t n = r->Count(20);
-  g->anchors.resize(n);
-  for (auto& a : g->anchors) {
-    a.sig = r->U32(); a.elem = static_cast<uint16_t>(r->U32()); a.alt = static_cast<uint16_t>(r->U32());
-    a.offset = r->U32(); a.length = r->U32();
-    if (a.sig >= bodies) return false;
-  }
-  g->literal_count = r->U64();
-  for (auto x : g->positional) if (x >= bodies) return false;
-  for (auto x : g->regex_sigs) if (x >= bodies) return false;
-  for (auto x : g->lit_first) if (x > g->anchors.size()) return false;
-  if (g->literal_count + 1 != g->lit_first.size() && !(g->literal_count == 0 && g->lit_first.size() <= 1))
-    return false;
-  return r->ok() && r->done();
 }
 
 bool ReadHs(std::string_view bytes, Group* g) {
@@ -286,8 +294,11 @@ class Sha256 {
 // not remembered.
 constexpr int64_t kSettleSeconds = 2;
 
-bool Settled(const struct stat& st, int64_t now) {
-  return st.st_mtim.tv_sec + kSettleSeconds < now && st.st_ctim.tv_sec + kSettleSeconds < now;
+int64_t Nanos(const struct timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+bool Settled(const struct stat& st, int64_t now_ns) {
+  const int64_t settle = kSettleSeconds * int64_t{1000000000};
+  return now_ns - Nanos(st.st_mtim) > settle && now_ns - Nanos(st.st_ctim) > settle;
 }
 
 bool IsHexKey(std::string_view s) {
@@ -303,14 +314,20 @@ namespace {
 // Payload sections (docs/formats/engine-cache.md), in file order.
 enum Section : uint32_t {
   kNamesBlob, kNamesEnds, kHashes, kAllow, kHeads, kBodyOffsets, kBodyBlob,
-  kRawGroup, kRawHs, kTextGroup, kTextHs, kMisc, kSectionCount
+  // Per prefilter group (raw bytes, then normalised text), in GroupSection order.
+  kRawPositional, kRawLitFirst, kRawRegex, kRawAnchors, kRawHs,
+  kTextPositional, kTextLitFirst, kTextRegex, kTextAnchors, kTextHs,
+  kMisc, kSectionCount
 };
+// Offsets within a group's sections.
+constexpr uint32_t kPositional = 0, kLitFirst = 1, kRegex = 2, kAnchors = 3, kHs = 4;
 // Sections the payload checksum covers: everything but the bulky ones, which
 // are mapped without being read (names, hash entries, encoded patterns) or
 // checked by Hyperscan itself.
 constexpr bool Checksummed(uint32_t s) {
   return s != kNamesBlob && s != kHashes && s != kAllow && s != kBodyBlob && s != kRawHs && s != kTextHs;
 }
+static_assert(kRawHs == kRawPositional + kHs && kTextHs == kTextPositional + kHs);
 constexpr size_t kTableBytes = 8 + kSectionCount * 16;
 
 void WritePattern(Writer* w, const sig::Pattern& p) {
@@ -422,6 +439,7 @@ Result<std::unique_ptr<CompiledDb>> DeserializeMapped(std::shared_ptr<const void
   Reader misc(sec[kMisc]);
   db->known = misc.U64();
   uint8_t hash_kinds = misc.U8(), allow_kinds = misc.U8();
+  uint64_t raw_literals = misc.U64(), text_literals = misc.U64();
   uint64_t nw = misc.Count(8);
   for (uint64_t i = 0; i < nw && misc.ok(); ++i) db->warnings.emplace_back(misc.Bytes());
   if (!misc.ok() || !misc.done()) return bad();
@@ -441,9 +459,24 @@ Result<std::unique_ptr<CompiledDb>> DeserializeMapped(std::shared_ptr<const void
       return bad();
   }
   db->bodies = BodyTable(heads, offsets, sec[kBodyBlob], DecodeBody);
-  for (auto [gs, hs, g] : {std::tuple{kRawGroup, kRawHs, &db->raw}, std::tuple{kTextGroup, kTextHs, &db->text}}) {
-    Reader r(sec[gs]);
-    if (!ReadGroup(&r, heads.size(), g) || !ReadHs(sec[hs], g)) return bad();
+  for (auto [first, literal_count, g] :
+       {std::tuple{kRawPositional, raw_literals, &db->raw}, std::tuple{kTextPositional, text_literals, &db->text}}) {
+    auto part = [&](uint32_t k) { return sec[first + k]; };
+    if (part(kPositional).size() % 4 || part(kLitFirst).size() % 4 || part(kRegex).size() % 4 ||
+        part(kAnchors).size() % sizeof(Anchor))
+      return bad();
+    g->positional = Array<uint32_t>::Borrow(AsArray<uint32_t>(part(kPositional)));
+    g->lit_first = Array<uint32_t>::Borrow(AsArray<uint32_t>(part(kLitFirst)));
+    g->regex_sigs = Array<uint32_t>::Borrow(AsArray<uint32_t>(part(kRegex)));
+    g->anchors = Array<Anchor>::Borrow(AsArray<Anchor>(part(kAnchors)));
+    g->literal_count = literal_count;
+    for (auto x : g->positional) if (x >= heads.size()) return bad();
+    for (auto x : g->regex_sigs) if (x >= heads.size()) return bad();
+    for (auto x : g->lit_first) if (x > g->anchors.size()) return bad();
+    for (const auto& a : g->anchors) if (a.sig >= heads.size()) return bad();
+    if (g->literal_count + 1 != g->lit_first.size() && !(g->literal_count == 0 && g->lit_first.size() <= 1))
+      return bad();
+    if (!ReadHs(part(kHs), g)) return bad();
   }
   return db;
 }
@@ -469,18 +502,21 @@ Result<std::string> SerializeDb(const CompiledDb& db) {
   sec[kHeads] = std::string(AsBytes(std::span<const BodyHead>(heads)));
   sec[kBodyOffsets] = std::string(AsBytes(std::span<const uint64_t>(offsets)));
   sec[kBodyBlob] = std::move(blob.out());
-  for (auto [gs, hs, g] : {std::tuple{kRawGroup, kRawHs, &db.raw}, std::tuple{kTextGroup, kTextHs, &db.text}}) {
-    Writer w;
-    VIGIL_RETURN_IF_ERROR(WriteGroup(&w, *g));
-    sec[gs] = std::move(w.out());
+  for (auto [first, g] : {std::pair{kRawPositional, &db.raw}, std::pair{kTextPositional, &db.text}}) {
+    sec[first + kPositional] = std::string(AsBytes(g->positional.span()));
+    sec[first + kLitFirst] = std::string(AsBytes(g->lit_first.span()));
+    sec[first + kRegex] = std::string(AsBytes(g->regex_sigs.span()));
+    sec[first + kAnchors] = std::string(AsBytes(g->anchors.span()));
     auto h = SerializeHs(*g);
     if (!h.ok()) return h.status();
-    sec[hs] = std::move(h).value();
+    sec[first + kHs] = std::move(h).value();
   }
   Writer misc;
   misc.U64(db.known);
   misc.U8(db.hashes.any_size_kinds());
   misc.U8(db.allow.any_size_kinds());
+  misc.U64(db.raw.literal_count);
+  misc.U64(db.text.literal_count);
   misc.U64(db.warnings.size());
   for (const auto& w : db.warnings) misc.Str(w);
   sec[kMisc] = std::move(misc.out());
@@ -564,7 +600,9 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std
     close(fd);
   }
   std::string key = h.Hex();
-  int64_t now = static_cast<int64_t>(time(nullptr));
+  struct timespec now_ts {};
+  clock_gettime(CLOCK_REALTIME, &now_ts);
+  const int64_t now = Nanos(now_ts);
   if (!memo.empty() && std::all_of(files.begin(), files.end(), [&](const DbFile& f) { return Settled(f.st, now); })) {
     // Best effort: without the memo the next start just hashes again.
     mkdir(memo_dir.c_str(), 0700);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <new>
 #include <string_view>
 #include <tuple>
 
@@ -135,19 +137,22 @@ BodyTable::BodyTable(std::vector<sig::BodySig> bodies) : owned_(std::move(bodies
 
 BodyTable::BodyTable(std::span<const BodyHead> heads, std::span<const uint64_t> offsets,
                      std::string_view blob, Decoder decode)
-    : heads_(heads), offsets_(offsets), blob_(blob), decode_(decode),
-      decoded_(new std::atomic<sig::BodySig*>[heads.size()]) {
-  for (size_t i = 0; i < heads.size(); ++i) decoded_[i].store(nullptr, std::memory_order_relaxed);
+    : heads_(heads), offsets_(offsets), blob_(blob), decode_(decode) {
+  // calloc: fresh zeroed memory is not written, so a start touches only the
+  // slots of the signatures it decodes. A zero atomic pointer is null.
+  static_assert(sizeof(std::atomic<sig::BodySig*>) == sizeof(void*));
+  decoded_.reset(static_cast<std::atomic<sig::BodySig*>*>(std::calloc(heads.size() + 1, sizeof(void*))));
+  if (!decoded_) throw std::bad_alloc();
+  decoded_mu_ = std::make_unique<std::mutex>();
 }
 
 BodyTable::~BodyTable() { FreeDecoded(); }
 
 void BodyTable::FreeDecoded() {
-  if (!decoded_) return;
-  for (size_t i = 0; i < heads_.size(); ++i) {
-    sig::BodySig* b = decoded_[i].load(std::memory_order_relaxed);
-    if (b != Malformed()) delete b;
-  }
+  // Only the decoded ones: walking every slot would touch pages a short
+  // scan never used.
+  for (sig::BodySig* b : decoded_list_) delete b;
+  decoded_list_.clear();
   decoded_.reset();
 }
 
@@ -164,6 +169,8 @@ BodyTable& BodyTable::operator=(BodyTable&& o) noexcept {
   blob_ = o.blob_;
   decode_ = o.decode_;
   decoded_ = std::move(o.decoded_);
+  decoded_list_ = std::move(o.decoded_list_);
+  decoded_mu_ = std::move(o.decoded_mu_);
   o.heads_ = {};
   o.offsets_ = {};
   o.blob_ = {};
@@ -177,14 +184,18 @@ sig::BodySig* BodyTable::Malformed() {
 
 const sig::BodySig* BodyTable::Get(size_t i) const {
   if (!decoded_) return &owned_[i];
-  sig::BodySig* b = decoded_[i].load(std::memory_order_acquire);
+  sig::BodySig* b = decoded_.get()[i].load(std::memory_order_acquire);
   if (!b) {
     // offsets_ was checked on load: non-decreasing, within blob_.
     auto fresh = decode_(blob_.substr(offsets_[i], offsets_[i + 1] - offsets_[i]), heads_[i]);
     sig::BodySig* mine = fresh ? fresh.release() : Malformed();
     sig::BodySig* expected = nullptr;
-    if (decoded_[i].compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
+    if (decoded_.get()[i].compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
       b = mine;
+      if (mine != Malformed()) {
+        std::lock_guard<std::mutex> lock(*decoded_mu_);
+        decoded_list_.push_back(mine);
+      }
     } else {  // another thread decoded it first
       if (mine != Malformed()) delete mine;
       b = expected;
@@ -279,11 +290,11 @@ void AddSig(const std::vector<sig::BodySig>& bodies, uint32_t id, Strategy strat
   bool pinned = (s.offset.kind == K::kAbsolute || s.offset.kind == K::kFromEnd || s.offset.kind == K::kEntryPoint ||
                  s.offset.kind == K::kSection || s.offset.kind == K::kLastSection) &&
                 s.offset.max_shift <= kMaxPinnedShift;
-  if (pinned) { g->positional.push_back(id); return; }
+  if (pinned) { g->positional.edit().push_back(id); return; }
   Candidate c = ChooseAnchor(s.pattern);
   if (c.score < kMinAnchorScore ||
       (strategy == Strategy::kWholeRegex && PatternToRegex(s.pattern).ok())) {
-    g->regex_sigs.push_back(id);
+    g->regex_sigs.edit().push_back(id);
     return;
   }
   const sig::Elem& e = s.pattern.elems[c.elem];
@@ -380,7 +391,7 @@ Status BuildGroupDatabase(const std::vector<sig::BodySig>& bodies, Group* g) {
       hs_free_compile_error(err);
       // One unsupported regex must not sink the others: drop it and retry.
       if (bad >= static_cast<int>(lits.size())) {
-        g->regex_sigs.erase(g->regex_sigs.begin() + (bad - static_cast<int>(lits.size())));
+        g->regex_sigs.edit().erase(g->regex_sigs.edit().begin() + (bad - static_cast<int>(lits.size())));
         return BuildGroupDatabase(bodies, g);
       }
       return Status::Internal("Hyperscan compile failed: " + m);
@@ -413,10 +424,10 @@ Result<std::unique_ptr<CompiledDb>> Compile(sig::SignatureSet set, Strategy stra
   }
   for (auto [lits, g] : {std::pair{&raw_lits, &db->raw}, std::pair{&text_lits, &db->text}}) {
     for (auto& [lit, anchors] : *lits) {
-      g->lit_first.push_back(static_cast<uint32_t>(g->anchors.size()));
-      g->anchors.insert(g->anchors.end(), anchors.begin(), anchors.end());
+      g->lit_first.edit().push_back(static_cast<uint32_t>(g->anchors.size()));
+      g->anchors.edit().insert(g->anchors.edit().end(), anchors.begin(), anchors.end());
     }
-    g->lit_first.push_back(static_cast<uint32_t>(g->anchors.size()));
+    g->lit_first.edit().push_back(static_cast<uint32_t>(g->anchors.size()));
     size_t before = g->regex_sigs.size();
     VIGIL_RETURN_IF_ERROR(BuildGroupDatabase(bodies, g));
     if (g->regex_sigs.size() < before) {

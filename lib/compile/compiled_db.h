@@ -17,8 +17,10 @@
 #include <array>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +40,46 @@ struct HsDatabaseDeleter {
   void operator()(hs_database_t* db) const;
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
+
+// A read-only array that owns its elements (after a compile) or borrows them
+// from a mapped engine cache (compile/cache.h), which must outlive it.
+template <typename T>
+class Array {
+ public:
+  Array() = default;
+  Array(std::vector<T> v) : owned_(std::move(v)) {}  // NOLINT: implicit on purpose
+  Array& operator=(std::vector<T> v) {
+    owned_ = std::move(v);
+    borrowed_ = false;
+    return *this;
+  }
+  static Array Borrow(std::span<const T> s) {
+    Array a;
+    a.view_ = s;
+    a.borrowed_ = true;
+    return a;
+  }
+  // The owned elements, for building; a borrowed array is copied first.
+  std::vector<T>& edit() {
+    if (borrowed_) {
+      owned_.assign(view_.begin(), view_.end());
+      borrowed_ = false;
+    }
+    return owned_;
+  }
+  std::span<const T> span() const { return borrowed_ ? view_ : std::span<const T>(owned_); }
+  size_t size() const { return span().size(); }
+  bool empty() const { return span().empty(); }
+  const T& operator[](size_t i) const { return span()[i]; }
+  auto begin() const { return span().begin(); }
+  auto end() const { return span().end(); }
+  bool operator==(const Array& o) const { return std::equal(begin(), end(), o.begin(), o.end()); }
+
+ private:
+  std::vector<T> owned_;
+  std::span<const T> view_;
+  bool borrowed_ = false;
+};
 
 // Entries are kept as loaded: one 48-byte record per hash signature.
 using HashEntry = sig::HashSig;
@@ -120,7 +162,13 @@ class BodyTable {
   std::span<const uint64_t> offsets_;
   std::string_view blob_;
   Decoder decode_ = nullptr;
-  std::unique_ptr<std::atomic<sig::BodySig*>[]> decoded_;  // borrowed mode only
+  struct FreeSlots {
+    void operator()(std::atomic<sig::BodySig*>* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::atomic<sig::BodySig*>, FreeSlots> decoded_;  // borrowed mode only
+  // What was decoded, to free it (guarded by *decoded_mu_).
+  mutable std::vector<sig::BodySig*> decoded_list_;
+  std::unique_ptr<std::mutex> decoded_mu_;
   static sig::BodySig* Malformed();
   void FreeDecoded();
 };
@@ -134,7 +182,9 @@ struct Anchor {
   uint16_t alt;       // alternative index for kAlt elements, else 0
   uint32_t offset;    // byte offset of the anchor inside the element/alternative
   uint32_t length;    // anchor length in bytes
+  bool operator==(const Anchor&) const = default;
 };
+static_assert(sizeof(Anchor) == 16);
 
 // Whether an anchor lies inside its signature's pattern (verification would
 // otherwise read out of bounds); checked before each use, since a cached
@@ -144,10 +194,10 @@ bool AnchorFits(const sig::BodySig& b, const Anchor& a);
 // One prefilter group: the signatures of one target type scanned over one
 // view of the data (raw bytes, or normalised text).
 struct Group {
-  std::vector<uint32_t> positional;       // verified directly at their offsets
-  std::vector<Anchor> anchors;            // per literal id: [lit_first[id], lit_first[id+1])
-  std::vector<uint32_t> lit_first;
-  std::vector<uint32_t> regex_sigs;       // hs id = literal count + i
+  Array<uint32_t> positional;       // verified directly at their offsets
+  Array<Anchor> anchors;            // per literal id: [lit_first[id], lit_first[id+1])
+  Array<uint32_t> lit_first;
+  Array<uint32_t> regex_sigs;       // hs id = literal count + i
   HsDatabase literals;                    // literal anchors and whole-pattern regexes
   size_t literal_count = 0;
   bool empty() const { return positional.empty() && anchors.empty() && regex_sigs.empty(); }
