@@ -461,7 +461,8 @@ Result<std::unique_ptr<CompiledDb>> DeserializeMapped(std::shared_ptr<const void
   db->bodies = BodyTable(heads, offsets, sec[kBodyBlob], DecodeBody);
   for (auto [first, literal_count, g] :
        {std::tuple{kRawPositional, raw_literals, &db->raw}, std::tuple{kTextPositional, text_literals, &db->text}}) {
-    auto part = [&](uint32_t k) { return sec[first + k]; };
+    const uint32_t base = first;  // clang 15 cannot capture a structured binding
+    auto part = [&](uint32_t k) { return sec[base + k]; };
     if (part(kPositional).size() % 4 || part(kLitFirst).size() % 4 || part(kRegex).size() % 4 ||
         part(kAnchors).size() % sizeof(Anchor))
       return bad();
