@@ -66,6 +66,7 @@ class Runner:
     def __init__(self, time_bin, timeout):
         self.time_bin = time_bin
         self.timeout = timeout
+        self.hyperfine = shutil.which("hyperfine")
 
     def run(self, cmd, env=None, shell=False):
         """Runs cmd; returns wall seconds, peak RSS in KiB, exit code, stdout, stderr."""
@@ -89,7 +90,6 @@ class Runner:
         rss = int(fields[-1]) if fields and fields[-1].isdigit() else 0
         return wall, rss, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
-
     def run_bare(self, cmd, env=None):
         """Runs cmd without the time(1) wrapper (whose own start-up would be
         most of a few-millisecond measurement); returns wall seconds, exit
@@ -102,9 +102,28 @@ class Runner:
         return wall, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
+    def run_load(self, cmd, env=None):
+        """Times a start of a few milliseconds: the median of LOAD_INNER runs
+        with hyperfine -N (no shell; its own spawn costs little), or, without
+        hyperfine, timed from here. Returns wall seconds, exit code, stdout,
+        stderr (of one more run, for the Known viruses count)."""
+        wall, rc, out, err = self.run_bare(cmd, env)
+        if not self.hyperfine:
+            walls = [wall] + [self.run_bare(cmd, env)[0] for _ in range(LOAD_INNER - 1)]
+            return statistics.median(walls), rc, out, err
+        e = dict(os.environ)
+        e.update(env or {})
+        with tempfile.NamedTemporaryFile("r", suffix=".json") as jf:
+            subprocess.run([self.hyperfine, "-N", "-i", "--warmup", "1", "--runs", str(LOAD_INNER),
+                            "--export-json", jf.name, " ".join(cmd)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=e, timeout=self.timeout * LOAD_INNER)
+            res = json.load(jf)["results"][0]
+        return res["median"], rc, out, err
+
+
 # Database loads are a few milliseconds: each repetition times this many
-# back-to-back starts and keeps their median.
-LOAD_INNER = 7
+# starts and keeps their median.
+LOAD_INNER = 9
 
 
 def found_lines(stdout):
@@ -313,9 +332,8 @@ def main():
         rng.shuffle(jobs)
         for i, (cname, key, cmd, env, shell) in enumerate(jobs):
             if key.startswith("load_"):
-                runs = [R.run_bare(cmd, env=env) for _ in range(LOAD_INNER)]
-                wall, rss = statistics.median(r[0] for r in runs), 0
-                _, rc, out, err = runs[-1]
+                wall, rc, out, err = R.run_load(cmd, env=env)
+                rss = 0
             else:
                 wall, rss, rc, out, err = R.run(cmd, env=env, shell=shell)
             samples[cname].setdefault(key, []).append({"wall": wall, "rss_kb": rss, "rc": rc})
@@ -407,9 +425,11 @@ def main():
     P("")
     P("### Database load time (seconds, scanning one tiny file)")
     P("")
-    P(f"Each figure: per repetition the median of {LOAD_INNER} back-to-back starts, timed from Python "
-      f"without a wrapper; then the median over repetitions. Starting `/bin/true` the same way takes "
-      f"{fmt(m('_io', 'load_spawn'))} s, included in every figure.")
+    how = ("`hyperfine -N` (no shell, one warm-up run)" if R.hyperfine
+           else "Python's subprocess (hyperfine not installed)")
+    P(f"Each figure: per repetition the median of {LOAD_INNER} starts timed with {how}; then the median "
+      f"over repetitions. Starting `/bin/true` the same way takes {fmt(m('_io', 'load_spawn'))} s, "
+      f"included in every figure.")
     P("")
     P("| configuration | clamscan | vigil cold (compile) | vigil from cache | clamscan / vigil cold | clamscan / vigil cache |")
     P("|---|---|---|---|---|---|")

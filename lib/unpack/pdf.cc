@@ -8,6 +8,7 @@
 // qpdf's headers: say which PointerHolder API we use (none), and complete
 // JSON before QPDFObjectHandle needs it (clang with libstdc++ in C++20).
 #define POINTERHOLDER_TRANSITION 4
+#include "util/no_iostream_init.h"  // before qpdf: see there
 #include <qpdf/JSON.hh>
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>

@@ -1,5 +1,6 @@
 #include "update/checkin.h"
 
+#include "util/no_iostream_init.h"  // before httplib: see there
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>

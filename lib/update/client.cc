@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 
+#include "util/no_iostream_init.h"  // before httplib: see there
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
