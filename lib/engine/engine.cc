@@ -189,6 +189,9 @@ struct Scanner::Impl : engine::LayerScanner {
       }
       return 0;
     }
+    // Ids come from the Hyperscan database; one that names no signature
+    // (a cache whose parts disagree) is ignored, never used as an index.
+    if (id - g.literal_count >= g.regex_sigs.size()) return 0;
     uint32_t sid = g.regex_sigs[id - g.literal_count];
     if (!Applies(*p, sid) || Seen(*p->hits, sid)) return 0;
     const sig::BodySig* s = p->db->bodies.Get(sid);
