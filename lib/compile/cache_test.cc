@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "match/verify.h"
 #include "signatures/loader.h"
@@ -202,6 +204,68 @@ TEST(Cache, RandomCorruptionIsRejectedOrHarmless) {
     }
   }
   EXPECT_LT(accepted, 4000u);
+}
+
+// Patterns are decoded on first use: threads racing for the same signatures
+// all get the one decoded copy, equal to the compiled signature.
+TEST(Cache, ConcurrentDecodingGivesOneCopy) {
+  auto db = BuildDb();
+  ASSERT_NE(db, nullptr);
+  auto back = DeserializeDb(MustSerialize(*db));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  const CompiledDb& r = **back;
+  const size_t n = r.bodies.size();
+  std::vector<std::vector<const sig::BodySig*>> seen(4, std::vector<const sig::BodySig*>(n));
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < seen.size(); ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      std::vector<size_t> order(n);
+      for (size_t i = 0; i < n; ++i) order[i] = i;
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t i : order) seen[t][i] = r.bodies.Get(i);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_NE(seen[0][i], nullptr);
+    for (size_t t = 1; t < seen.size(); ++t) EXPECT_EQ(seen[t][i], seen[0][i]) << i;
+    EXPECT_EQ(seen[0][i]->pattern.elems, db->bodies.Get(i)->pattern.elems);
+    EXPECT_EQ(r.bodies.Get(i), seen[0][i]);  // decoded once, kept
+  }
+}
+
+// A pattern damaged inside the unchecked pattern section is found when first
+// decoded: that signature never matches, the others are untouched, and the
+// db no longer serialises (it would write the damage back).
+TEST(Cache, DamagedPatternMakesOnlyItsSignatureInert) {
+  auto db = BuildDb();
+  ASSERT_NE(db, nullptr);
+  std::string bytes = MustSerialize(*db);
+  // Body.Literal's "hello world", one (value, mask) pair per byte.
+  const std::string hello = std::string("h\xff" "e\xff" "l\xff" "l\xff" "o\xff", 10);
+  size_t at = bytes.find(hello);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(hello, at + 1), std::string::npos);
+  bytes[at + 1] = '\0';  // 'h' becomes a wildcard: no longer the pure literal its head says
+  auto back = DeserializeDb(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  const CompiledDb& r = **back;
+  size_t inert = 0;
+  for (size_t i = 0; i < r.bodies.size(); ++i) {
+    if (r.names[r.bodies.head(i).name] == "Body.Literal.UNOFFICIAL" ||
+        r.names[r.bodies.head(i).name] == "Body.Literal") {
+      EXPECT_EQ(r.bodies.Get(i), nullptr);
+      ++inert;
+    } else {
+      EXPECT_NE(r.bodies.Get(i), nullptr) << r.names[r.bodies.head(i).name];
+    }
+  }
+  EXPECT_EQ(inert, 1u);
+  Exercise(r);
+  auto again = SerializeDb(r);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kCorruption);
 }
 
 TEST(Cache, HugeCountsAreRejectedWithoutAllocating) {
