@@ -2,17 +2,11 @@
 
 #include <cstring>
 
+#include "util/le.h"
+
 namespace vigil::match {
 namespace {
 
-uint32_t Le32(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-uint16_t Le16(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return static_cast<uint16_t>(p[0] | p[1] << 8);
-}
 bool Has(std::string_view d, size_t off, size_t n) { return off <= d.size() && d.size() - off >= n; }
 
 }  // namespace

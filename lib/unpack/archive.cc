@@ -14,6 +14,7 @@
 #include "unpack/explode.h"
 #include "unpack/inflate.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -125,14 +126,6 @@ Status GunzipPartial(std::string_view data, Context& ctx) {
   return Status::Ok();
 }
 
-uint32_t Le32(std::string_view s, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-uint16_t Le16(std::string_view s, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
-  return static_cast<uint16_t>(p[0] | p[1] << 8);
-}
 
 // The zip members libarchive cannot decode — Deflate64 (method 9, by
 // inflate.cc) and implode (method 6, by explode.cc) — found through the

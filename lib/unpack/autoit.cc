@@ -68,6 +68,7 @@
 #include <string>
 
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -85,10 +86,6 @@ constexpr std::string_view kEa06Script = ">>>AUTOIT SCRIPT<<<";
 // 16 MiB of 0xFF bytes to encode).
 constexpr uint64_t kMaxRun = 1ull << 32;
 
-uint32_t Le32(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 uint32_t Be32(std::string_view d, size_t off) {
   const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -16,10 +17,6 @@ bool StartsWith(std::string_view d, std::string_view magic) {
 }
 bool At(std::string_view d, size_t off, std::string_view magic) {
   return d.size() >= off + magic.size() && std::memcmp(d.data() + off, magic.data(), magic.size()) == 0;
-}
-uint32_t Le32(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
 // A tar header block: either "ustar" at 257, or an old-style header whose

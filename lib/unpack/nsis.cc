@@ -22,6 +22,7 @@
 
 #include "unpack/inflate.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -31,10 +32,6 @@ constexpr size_t kFirstHeader = 28;
 // Larger LZMA dictionaries than makensis allows (64 MiB) are refused.
 constexpr uint32_t kMaxDictionary = 64u << 20;
 
-uint32_t Le32(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 // LZMA property bytes: lc/lp/pb packed below 225, then a dictionary size
 // that makensis writes as a power of two of at least 4 KiB.

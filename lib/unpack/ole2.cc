@@ -17,6 +17,7 @@
 #include <string>
 
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -29,10 +30,6 @@ using GPtr = std::unique_ptr<T, Unref>;
 
 constexpr int kMaxEntries = 10000;  // storages and streams looked at per file
 
-uint32_t Le32(std::string_view s, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 }  // namespace
 

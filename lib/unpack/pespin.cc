@@ -65,6 +65,7 @@
 #include "match/exe.h"
 #include "unpack/aplib.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -72,13 +73,6 @@ namespace {
 using match::PeSection;
 using match::ReadPeSections;
 
-uint32_t Le32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return u[0] | u[1] << 8 | u[2] << 16 | static_cast<uint32_t>(u[3]) << 24;
-}
-void PutLe(char* p, uint32_t v, int n) {
-  for (int i = 0; i < n; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
 bool Has(uint64_t size, uint64_t off, uint64_t n) { return off <= size && size - off >= n; }
 
 // How far the loader's section must reach past the entry point.

@@ -50,6 +50,7 @@
 
 #include "match/exe.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -57,10 +58,6 @@ namespace {
 using match::PeSection;
 using match::ReadPeSections;
 
-uint32_t Le32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return u[0] | u[1] << 8 | u[2] << 16 | static_cast<uint32_t>(u[3]) << 24;
-}
 bool Has(size_t size, uint64_t off, uint64_t n) { return off <= size && size - off >= n; }
 void Put32(char* f, size_t off, uint32_t v) {
   for (int i = 0; i < 4; ++i) f[off + i] = static_cast<char>(v >> (8 * i));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -17,10 +18,6 @@ int Hex(char c) {
   return -1;
 }
 
-uint32_t Le32(std::string_view s, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -19,10 +20,6 @@ constexpr uint32_t kAttachData = 0x0006800F;   // bytes
 constexpr uint32_t kAttachRendData = 0x00069002;  // starts a new attachment
 constexpr uint8_t kLevelAttachment = 2;
 
-uint32_t Le32(std::string_view s, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 }  // namespace
 

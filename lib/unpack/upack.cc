@@ -50,6 +50,7 @@
 #include "match/exe.h"
 #include "unpack/lzma_like.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -58,14 +59,6 @@ using lzma_like::kHeaders;
 using match::PeSection;
 using match::ReadPeSections;
 
-uint32_t Le32(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-uint16_t Le16(std::string_view d, size_t off) {
-  const auto* p = reinterpret_cast<const uint8_t*>(d.data() + off);
-  return static_cast<uint16_t>(p[0] | p[1] << 8);
-}
 bool Has(std::string_view d, uint64_t off, uint64_t n) { return off <= d.size() && d.size() - off >= n; }
 
 // A byte of the image, or -1 outside it.

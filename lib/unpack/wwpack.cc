@@ -46,6 +46,7 @@
 
 #include "match/exe.h"
 #include "unpack/unpack.h"
+#include "util/le.h"
 
 namespace vigil::unpack {
 namespace {
@@ -53,14 +54,6 @@ namespace {
 using match::PeSection;
 using match::ReadPeSections;
 
-uint32_t Le32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return u[0] | u[1] << 8 | u[2] << 16 | static_cast<uint32_t>(u[3]) << 24;
-}
-uint16_t Le16(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return static_cast<uint16_t>(u[0] | u[1] << 8);
-}
 void Put32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
