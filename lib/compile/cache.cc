@@ -548,13 +548,14 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std
   std::vector<DbFile> files;
   VIGIL_RETURN_IF_ERROR(ListDbFiles(db_paths, &files));
   auto engine = ExecutableDigest();
-  // The part of the key that does not depend on the databases.
-  auto start = [&](Sha256* h) {
-    h->Str(std::to_string(kFormatVersion));
-    h->Str(PlatformString());
+  // The part of both keys that does not depend on the databases, handed to
+  // `str` one length-prefixed string at a time.
+  auto common = [&](auto&& str) {
+    str(std::to_string(kFormatVersion));
+    str(PlatformString());
     // The engine binary itself: a rebuilt parser or compiler must not be
     // handed a database compiled by an older one.
-    if (engine.ok()) h->Str(*engine);
+    if (engine.ok()) str(*engine);
   };
   // Memo: the content key last computed for exactly these files with exactly
   // this stat (device, inode, size, modification and change times).
@@ -563,9 +564,7 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std
     Sha256Small h;
     auto str = [&](std::string_view v) { uint64_t n = v.size(); h.Update(&n, 8); h.Update(v.data(), v.size()); };
     str("stat");
-    str(std::to_string(kFormatVersion));
-    str(PlatformString());
-    if (engine.ok()) str(*engine);
+    common(str);
     for (const auto& f : files) {
       str(f.path);
       for (int64_t v : {int64_t(f.st.st_dev), int64_t(f.st.st_ino), int64_t(f.st.st_size),
@@ -583,7 +582,7 @@ Result<std::string> CacheKey(const std::vector<std::string>& db_paths, const std
     }
   }
   Sha256 h;
-  start(&h);
+  common([&](std::string_view v) { h.Str(v); });
   for (const auto& f : files) {
     int fd = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::IoError(f.path + ": " + std::strerror(errno));

@@ -130,12 +130,9 @@ struct Scanner::Impl : engine::LayerScanner {
   std::unique_ptr<hs_scratch_t, ScratchDeleter> scratch;
   std::string text_buf;   // normalised text, reused
   std::string read_buf;   // small files and streams, reused
-  // Whether some target-7 signature has an offset from the end; see Scan.
+  // The engine's EngineFacts, copied for the scan loop.
   bool text_eof_offsets = false;
-  // Target types (bit per type) of the loaded raw-group signatures other
-  // than 0: a buffer is typed (match/target.h) only when some apply.
   uint32_t typed_targets = 0;
-  // Whether some PE signature counts from the entry point or a section.
   bool pe_offsets = false;
 
   // State of one group scan, visible to the Hyperscan callback.
@@ -471,18 +468,26 @@ struct Scanner::Impl : engine::LayerScanner {
   }
 };
 
+Engine::Engine(std::unique_ptr<compile::CompiledDb> db, EngineInfo info)
+    : db_(std::move(db)), info_(std::move(info)) {
+  for (size_t i = 0; i < db_->bodies.size(); ++i) {
+    const compile::BodyHead& b = db_->bodies.head(i);
+    const sig::Offset offset = b.offset();
+    if (b.target == sig::kTargetAscii && offset.kind == sig::Offset::Kind::kFromEnd)
+      facts_.text_eof_offsets = true;
+    if (b.target != sig::kTargetAny && b.target != sig::kTargetAscii) facts_.typed_targets |= 1u << b.target;
+    if (b.target == sig::kTargetPe && !offset.evaluable()) facts_.pe_offsets = true;
+  }
+}
+
 Scanner::Scanner(std::shared_ptr<const Engine> engine) : impl_(std::make_unique<Impl>()) {
   impl_->engine = std::move(engine);
   hs_scratch_t* s = nullptr;
   const auto& db = impl_->engine->db();
-  for (size_t i = 0; i < db.bodies.size(); ++i) {
-    const compile::BodyHead& b = db.bodies.head(i);
-    const sig::Offset offset = b.offset();
-    if (b.target == sig::kTargetAscii && offset.kind == sig::Offset::Kind::kFromEnd)
-      impl_->text_eof_offsets = true;
-    if (b.target != sig::kTargetAny && b.target != sig::kTargetAscii) impl_->typed_targets |= 1u << b.target;
-    if (b.target == sig::kTargetPe && !offset.evaluable()) impl_->pe_offsets = true;
-  }
+  const EngineFacts& facts = impl_->engine->facts();
+  impl_->text_eof_offsets = facts.text_eof_offsets;
+  impl_->typed_targets = facts.typed_targets;
+  impl_->pe_offsets = facts.pe_offsets;
   for (const auto* g : {&db.raw, &db.text})
     if (g->literals) hs_alloc_scratch(g->literals.get(), &s);
   impl_->scratch.reset(s);
